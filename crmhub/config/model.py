@@ -1,0 +1,125 @@
+"""The project file (``crmhub.yml``) as typed models; unknown keys are errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MasterConfig(Strict):
+    """Where the master database lives."""
+
+    url: str = Field(
+        default="sqlite:///master.db",
+        description="SQLAlchemy URL; a relative SQLite path is relative to the project folder",
+    )
+    busy_timeout_s: float = Field(default=10.0, ge=0, description="wait this long for a lock")
+    batch_size: int = Field(default=20_000, ge=100, le=1_000_000)
+
+
+class StreamConfig(Strict):
+    """How one stream of a source becomes canonical records."""
+
+    mapping: str | dict[str, Any] | None = Field(
+        default=None, description="path of a mapping YAML (relative to the project) or inline"
+    )
+
+
+class SourceConfig(Strict):
+    """One Singer tap and the streams it feeds into the master."""
+
+    tap: str | list[str] = Field(description="executable on PATH (or a command as a list)")
+    config: dict[str, Any] = Field(default_factory=dict, description="the tap's --config")
+    catalog: str | None = Field(default=None, description="catalog file; else --discover")
+    catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
+    discover: bool = True
+    streams: dict[str, StreamConfig] = Field(default_factory=dict)
+    priority: int = Field(default=100, description="survivorship: lower wins")
+    enabled: bool = True
+
+
+class Thresholds(Strict):
+    """Match probability bands: merge above auto_merge, review between, distinct below."""
+
+    auto_merge: float = Field(default=0.95, gt=0, le=1)
+    review: float = Field(default=0.60, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.review >= self.auto_merge:
+            raise ValueError(f"review ({self.review}) must be below auto_merge ({self.auto_merge})")
+        return self
+
+
+class MatchingConfig(Strict):
+    """The matching stage; engine settings are validated by the engine itself."""
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    engine: dict[str, Any] = Field(
+        default_factory=dict, description="comparisons, blocking, survivorship (see docs)"
+    )
+
+
+class TargetConfig(Strict):
+    """One Singer target the master is published to."""
+
+    target: str | list[str]
+    config: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class ProjectConfig(Strict):
+    """The whole project file."""
+
+    version: Literal[1] = 1
+    name: str = "crmhub"
+    master: MasterConfig = Field(default_factory=MasterConfig)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+
+    @field_validator("sources", "targets")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not name or not all(c.isalnum() or c in "-_" for c in name):
+                raise ValueError(f"name {name!r} may only contain letters, digits, - and _")
+        return value
+
+
+class Project:
+    """A loaded project: its folder, its validated config, and secrets to mask in logs."""
+
+    def __init__(self, root: Path, file: Path, config: ProjectConfig, secrets: set[str]):
+        self.root = root
+        self.file = file
+        self.config = config
+        self.secrets = secrets
+
+    @property
+    def state_dir(self) -> Path:
+        """Folder for run logs, temporary tap files and the lock file."""
+        return self.root / ".crmhub"
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the project file, relative to the project folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    def master_url(self) -> str:
+        """The master URL with a relative SQLite path made absolute."""
+        url = self.config.master.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////"):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:" and not rest.startswith("file:"):
+                return prefix + str(self.resolve(rest))
+        return url

@@ -1,0 +1,441 @@
+"""``crmhub ingest``: run a source's tap, stream its Singer output into ``source_record``.
+
+The hot path never uses singer-sdk's target machinery: lines are parsed with orjson,
+records buffered per stream and written in bounded batches (see store/source_records.py).
+A STATE message is saved in the same transaction as the records that preceded it, so the
+saved state never runs ahead of what is committed; a crash re-sends at most the records
+after the last saved state, and the content hash turns those into no-ops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from sqlalchemy import select
+
+from crmhub.config import Project
+from crmhub.config.model import SourceConfig
+from crmhub.errors import (
+    FatalError,
+    SingerProtocolError,
+    TapFailedError,
+    UnknownSourceError,
+)
+from crmhub.ingest.plugin import (
+    PluginFiles,
+    discover,
+    resolve_executable,
+    select_streams,
+    tail,
+)
+from crmhub.ingest.singer import batch_records, parse_line
+from crmhub.mapping import CompiledMapping, LoadedMapping, load_mapping
+from crmhub.store import Master
+from crmhub.store.models import State
+from crmhub.store.source_records import BatchCounts, IncomingRecord, write_batch
+from crmhub.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, int, float], None]
+_dumps = orjson.dumps
+_SORT = orjson.OPT_SORT_KEYS
+
+
+@dataclass
+class StreamSummary:
+    """Counts of one stream."""
+
+    records: int = 0
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    mapping: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    """What one source's ingest did."""
+
+    source: str
+    records: int = 0
+    seconds: float = 0.0
+    streams: dict[str, StreamSummary] = field(default_factory=dict)
+    state_saved: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts for the run row and ``--json``."""
+        total = BatchCounts()
+        for s in self.streams.values():
+            total.add(s.counts)
+        return {
+            "source": self.source,
+            "records": self.records,
+            "seconds": round(self.seconds, 3),
+            "records_per_second": round(self.records / self.seconds) if self.seconds else None,
+            **total.as_dict(),
+            "streams": {
+                name: {"records": s.records, **s.counts.as_dict()}
+                for name, s in self.streams.items()
+            },
+            "state_saved": self.state_saved,
+            "warnings": self.warnings,
+        }
+
+
+class _Stream:
+    """Per-stream buffer and the function that turns a record into an IncomingRecord."""
+
+    def __init__(self, name: str, key_properties: list[str], mapping: CompiledMapping | None):
+        self.name = name
+        self.mapping = mapping
+        self.key_fields = mapping.key_fields if mapping else list(key_properties)
+        self.buffer: list[Any] = []
+        self.summary = StreamSummary(mapping=mapping.name if mapping else None)
+
+    def encode(self, records: Iterable[Any]) -> list[IncomingRecord]:
+        out: list[IncomingRecord] = []
+        append = out.append
+        key_fields = self.key_fields
+        single = key_fields[0] if len(key_fields) == 1 else None
+        mapping = self.mapping
+        entity = mapping.entity if mapping else None
+        blake = hashlib.blake2b
+        for record in records:
+            if not isinstance(record, dict):
+                raise SingerProtocolError(
+                    f"stream {self.name!r}: a RECORD's `record` is not an object", stream=self.name
+                )
+            payload = _dumps(record, option=_SORT)
+            digest = blake(payload, digest_size=16).hexdigest()
+            reasons: list[dict[str, Any]] | None = None
+            if single is not None:
+                value = record.get(single)
+                key = None if value is None or value == "" else str(value)
+            elif key_fields:
+                values = [record.get(k) for k in key_fields]
+                key = None if any(v is None for v in values) else "|".join(map(str, values))
+            else:
+                key = digest  # no key at all: identical content is the same record
+            if key is None:
+                key = "#" + digest
+                reasons = [
+                    {
+                        "code": "missing_key",
+                        "field": ",".join(key_fields),
+                        "message": f"the record has no value for its key {key_fields}",
+                    }
+                ]
+            if mapping is None:
+                status = "quarantined" if reasons else "unmapped"
+                append(IncomingRecord(key, payload.decode(), digest, None, None, status, reasons))
+                continue
+            canonical, problems = mapping.apply(record)
+            if reasons:
+                problems = reasons + problems
+                canonical = None
+            if canonical is None:
+                append(
+                    IncomingRecord(
+                        key, payload.decode(), digest, entity, None, "quarantined", problems
+                    )
+                )
+            else:
+                append(
+                    IncomingRecord(
+                        key,
+                        payload.decode(),
+                        digest,
+                        entity,
+                        _dumps(canonical, option=_SORT).decode(),
+                        "ok",
+                        None,
+                    )
+                )
+        return out
+
+
+class SourceIngest:
+    """Reads one tap's output and writes it into the master."""
+
+    def __init__(
+        self,
+        project: Project,
+        master: Master,
+        source_name: str,
+        run_id: int,
+        *,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        if source_name not in project.config.sources:
+            known = ", ".join(sorted(project.config.sources)) or "none"
+            raise UnknownSourceError(
+                f"unknown source {source_name!r} (sources in {project.file.name}: {known})",
+                hint="check the name, or add the source under `sources:` in crmhub.yml",
+            )
+        self.project = project
+        self.master = master
+        self.name = source_name
+        self.source: SourceConfig = project.config.sources[source_name]
+        self.run_id = run_id
+        self.progress = progress
+        self.batch_size = project.config.master.batch_size
+        self.summary = IngestSummary(source=source_name)
+        self.mappings: dict[str, LoadedMapping] = {}
+        for stream, spec in self.source.streams.items():
+            if spec.mapping is not None:
+                self.mappings[stream] = load_mapping(
+                    spec.mapping, base=project.root, name=f"sources.{source_name}.streams.{stream}"
+                )
+        self.streams: dict[str, _Stream] = {}
+        self.pending_state: Any = None
+        self.pending_count = 0
+        self.last_flush = time.monotonic()
+
+    # --- tap process ------------------------------------------------------------------
+
+    def run(self) -> IngestSummary:
+        """Run the tap to the end; raise with a clear message when anything breaks."""
+        what = f"source {self.name!r}"
+        command = resolve_executable(self.source.tap, what=what)
+        logs = self.project.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"run-{self.run_id}-{self.name}.log"
+        files = PluginFiles(self.project.state_dir / "tmp")
+        try:
+            args = [*command, "--config", str(files.write("config.json", self.source.config))]
+            state = self._load_state()
+            if state is not None:
+                args += ["--state", str(files.write("state.json", state))]
+            catalog = self._catalog(command, files, log_path, what)
+            if catalog is not None:
+                args += [self.source.catalog_flag, str(files.write("catalog.json", catalog))]
+            started = time.monotonic()
+            with log_path.open("ab") as stderr:
+                proc = subprocess.Popen(  # noqa: S603 - the command comes from the project file
+                    args,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr,
+                    stdin=subprocess.DEVNULL,
+                    bufsize=1 << 20,
+                )
+                stdout = proc.stdout
+                if stdout is None:  # pragma: no cover - stdout=PIPE always gives one
+                    raise RuntimeError("tap process has no stdout")
+                try:
+                    self.consume(stdout)
+                except BaseException:
+                    proc.kill()
+                    proc.wait()
+                    raise
+                finally:
+                    stdout.close()
+                code = proc.wait()
+            self.summary.seconds = time.monotonic() - started
+            if code != 0:
+                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+                raise TapFailedError(
+                    f"{what}: the tap {how} after {self.summary.records:,} records; "
+                    f"what came before its last STATE is committed.\n{tail(log_path)}",
+                    hint=f"full log: {log_path}; fix the tap and re-run (nothing is duplicated)",
+                )
+            return self.summary
+        finally:
+            files.cleanup()
+
+    def _catalog(
+        self, command: list[str], files: PluginFiles, log_path: Path, what: str
+    ) -> dict[str, Any] | None:
+        if self.source.catalog:
+            catalog: dict[str, Any] = orjson.loads(
+                self.project.resolve(self.source.catalog).read_bytes()
+            )
+        elif self.source.discover:
+            cfg = files.write("discover-config.json", self.source.config)
+            catalog = discover(command, cfg, log_path, what=what)
+        else:
+            return None
+        catalog, chosen = select_streams(catalog, set(self.source.streams))
+        missing = sorted(set(self.source.streams) - set(chosen))
+        if missing:
+            available = sorted(
+                e.get("tap_stream_id") or e.get("stream") for e in catalog["streams"]
+            )
+            raise FatalError(
+                f"{what}: the tap has no stream(s) {', '.join(missing)} "
+                f"(its streams: {', '.join(available) or 'none'})",
+                hint="fix the stream names under sources.<name>.streams in crmhub.yml",
+            )
+        return catalog
+
+    # --- messages ---------------------------------------------------------------------
+
+    def consume(self, lines: IO[bytes] | Iterable[bytes]) -> IngestSummary:
+        """Process Singer lines; usable without a process (tests, replays)."""
+        streams = self.streams
+        last_stream: str | None = None
+        line_number = 0
+        loads = orjson.loads
+        batch = self.batch_size
+        try:
+            for line_number, line in enumerate(lines, 1):
+                try:
+                    message = loads(line)
+                    kind = message["type"]
+                except Exception:
+                    if not line.strip():
+                        continue
+                    message = parse_line(line, line_number, last_stream)  # raises a clear error
+                    kind = message["type"]
+                if kind == "RECORD":
+                    name = message.get("stream")
+                    stream = streams.get(name)
+                    if stream is None:
+                        raise SingerProtocolError(
+                            f"line {line_number}: RECORD for stream {name!r} before its SCHEMA",
+                            line_number=line_number,
+                            stream=name,
+                            hint="the tap must send SCHEMA first; fix the tap and re-run",
+                        )
+                    if "record" not in message:
+                        raise SingerProtocolError(
+                            f"line {line_number}: RECORD for stream {name!r} has no `record`",
+                            line_number=line_number,
+                            stream=name,
+                        )
+                    stream.buffer.append(message["record"])
+                    last_stream = name
+                    self.pending_count += 1
+                    if self.pending_count >= batch:
+                        self.flush()
+                elif kind == "STATE":
+                    self.pending_state = message.get("value")
+                    if time.monotonic() - self.last_flush > 5.0:
+                        self.flush()
+                elif kind == "SCHEMA":
+                    last_stream = self._schema(message, line_number)
+                elif kind == "BATCH":
+                    last_stream = self._batch(message, line_number)
+                elif kind == "ACTIVATE_VERSION":
+                    continue
+                else:
+                    self.summary.warnings.append(
+                        f"line {line_number}: ignored unknown message type {kind!r}"
+                    )
+        except SingerProtocolError:
+            self.flush()  # keep what was valid before the broken line; state stays behind it
+            raise
+        self.flush()
+        return self.summary
+
+    def _schema(self, message: dict[str, Any], line_number: int) -> str:
+        name = message.get("stream")
+        schema = message.get("schema")
+        if not isinstance(name, str) or not isinstance(schema, dict):
+            raise SingerProtocolError(
+                f"line {line_number}: SCHEMA without a stream name or schema object",
+                line_number=line_number,
+                stream=name if isinstance(name, str) else None,
+            )
+        if name in self.streams:
+            return name  # taps may repeat SCHEMA; keys and mapping stay as first declared
+        keys = message.get("key_properties") or []
+        loaded = self.mappings.get(name)
+        mapping = CompiledMapping(loaded, list(keys)) if loaded else None
+        if mapping is not None:
+            properties = schema.get("properties")
+            mapping.check_schema(
+                name,
+                set(properties) if isinstance(properties, dict) else None,
+                f"sources.{self.name}.streams.{name}.mapping",
+            )
+        elif self.source.streams:
+            self.summary.warnings.append(
+                f"stream {name!r} has no mapping: its records are stored raw and not matched"
+            )
+        self.streams[name] = _Stream(name, list(keys), mapping)
+        self.summary.streams[name] = self.streams[name].summary
+        return name
+
+    def _batch(self, message: dict[str, Any], line_number: int) -> str:
+        name = message.get("stream")
+        stream = self.streams.get(name) if isinstance(name, str) else None
+        if stream is None:
+            raise SingerProtocolError(
+                f"line {line_number}: BATCH for stream {name!r} before its SCHEMA",
+                line_number=line_number,
+                stream=name,
+            )
+        for record in batch_records(message, line_number):
+            stream.buffer.append(record)
+            self.pending_count += 1
+            if self.pending_count >= self.batch_size:
+                self.flush()
+        return stream.name
+
+    # --- writing ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Commit buffered records and the latest STATE in one transaction."""
+        work = [(s, s.buffer) for s in self.streams.values() if s.buffer]
+        if not work and self.pending_state is None:
+            return
+        encoded = [(s, s.encode(buffer)) for s, buffer in work]
+        with self.master.session() as session:
+            conn = session.connection()
+            now = utcnow()
+            for stream, records in encoded:
+                counts = write_batch(
+                    conn,
+                    source=self.name,
+                    stream=stream.name,
+                    records=records,
+                    run_id=self.run_id,
+                    mapping_version=stream.mapping.version if stream.mapping else None,
+                    now=now,
+                )
+                stream.summary.counts.add(counts)
+                stream.summary.records += len(records)
+            if self.pending_state is not None:
+                _save_state(session, "source", self.name, self.pending_state, self.run_id)
+        for _stream, buffer in work:
+            self.summary.records += len(buffer)
+            buffer.clear()
+        if self.pending_state is not None:
+            self.summary.state_saved = True
+        self.pending_state = None
+        self.pending_count = 0
+        self.last_flush = time.monotonic()
+        if self.progress is not None:
+            self.progress(self.name, self.summary.records, time.monotonic())
+
+    def _load_state(self) -> Any:
+        with self.master.session() as session:
+            return load_state(session, "source", self.name)
+
+
+def load_state(session: Any, scope: str, name: str, key: str = "") -> Any:
+    """A saved state value, or None."""
+    row = session.scalar(
+        select(State).where(State.scope == scope, State.name == name, State.key == key)
+    )
+    return None if row is None else row.value
+
+
+def _save_state(session: Any, scope: str, name: str, value: Any, run_id: int) -> None:
+    row = session.scalar(
+        select(State).where(State.scope == scope, State.name == name, State.key == "")
+    )
+    if row is None:
+        session.add(State(scope=scope, name=name, key="", value=value, run_id=run_id))
+    else:
+        row.value = value
+        row.updated_at = utcnow()
+        row.run_id = run_id

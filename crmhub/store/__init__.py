@@ -1,0 +1,7 @@
+"""The master store: tables, engine, migrations and bulk writers."""
+
+from __future__ import annotations
+
+from crmhub.store.engine import Master, display_url, open_master
+
+__all__ = ["Master", "display_url", "open_master"]

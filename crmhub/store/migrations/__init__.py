@@ -1,0 +1,1 @@
+"""Alembic migrations of the master store, shipped inside the package."""
