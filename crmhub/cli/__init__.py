@@ -1,0 +1,71 @@
+"""The ``crmhub`` command line: one group, subcommands in their own modules.
+
+Errors reach the user as one clear line (what, where, what to do) and an exit code that
+says how to recover (see crmhub/errors.py); ``--verbose`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crmhub import __version__
+from crmhub.cli.context import CliContext
+from crmhub.errors import CrmhubError
+from crmhub.logs import configure
+
+log = logging.getLogger("crmhub")
+
+
+class CrmhubGroup(click.Group):
+    """A group that renders crmhub errors as one line with the right exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn our errors into messages and exit codes."""
+        try:
+            return super().invoke(ctx)
+        except CrmhubError as exc:
+            verbose = isinstance(ctx.obj, CliContext) and ctx.obj.verbose > 0
+            if verbose:
+                traceback.print_exc(file=sys.stderr)
+            click.secho(f"error: {exc.render()}", err=True, fg="red")
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.secho("interrupted: what was committed stays; re-run to continue", err=True)
+            ctx.exit(130)
+        finally:
+            if isinstance(ctx.obj, CliContext):
+                ctx.obj.close()
+
+
+@click.group(cls=CrmhubGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--project",
+    "-p",
+    type=click.Path(path_type=Path),
+    envvar="CRMHUB_PROJECT",
+    help="crmhub.yml (or its folder); default: found in this folder or a parent.",
+)
+@click.option("--verbose", "-v", count=True, help="More output; -vv for debug, with tracebacks.")
+@click.version_option(__version__, prog_name="crmhub")
+@click.pass_context
+def main(ctx: click.Context, project: Path | None, verbose: int) -> None:
+    """crmhub: customer data from many sources into one master, and on to any CRM."""
+    masking = configure(verbose)
+    ctx.obj = CliContext(project_path=project, verbose=verbose, masking=masking)
+
+
+def _register() -> None:
+    from crmhub.cli import db_cmd, demo_cmd, ingest_cmd, init_cmd, match_cmd, runs_cmd
+
+    for module in (init_cmd, demo_cmd, ingest_cmd, match_cmd, runs_cmd, db_cmd):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
