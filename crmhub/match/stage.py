@@ -246,9 +246,11 @@ def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
     ).all()
     now = utcnow()
     for row in related:
-        key = (row.canonical or {}).get("customer_key")
-        master_id = customers.get((row.source, str(key))) if key is not None else None
-        if master_id is None:
+        customer_key = (row.canonical or {}).get("customer_key")
+        linked = (
+            customers.get((row.source, str(customer_key))) if customer_key is not None else None
+        )
+        if linked is None:
             summary.related_orphans += 1
             continue
         summary.related_linked += 1
@@ -257,15 +259,15 @@ def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
             s.add(
                 Xref(
                     source_record_id=row.id,
-                    master_id=master_id,
+                    master_id=linked,
                     method="rule",
                     score=None,
                     matched_at=now,
                     run_id=run_id,
                 )
             )
-        elif x.master_id != master_id:
-            x.master_id = master_id
+        elif x.master_id != linked:
+            x.master_id = linked
             x.matched_at = now
             x.run_id = run_id
     if summary.related_orphans:
