@@ -1,0 +1,376 @@
+"""One stream per table, view or custom query: query building, reading and bookmarks."""
+
+from __future__ import annotations
+
+import functools
+import typing as t
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
+from singer_sdk.sql import SQLStream
+
+from tap_sql.bookmarks import (
+    TIEBREAKER_KEY,
+    from_state_value,
+    read_tiebreaker,
+    resume_filter,
+    to_state_value,
+)
+from tap_sql.connector import TapSQLConnector
+from tap_sql.custom_queries import mysql_column_charsets
+from tap_sql.db_errors import driver_message, is_connection_failure, is_missing_table
+from tap_sql.errors import TapSQLConfigurationError, TapSQLFatalError, TapSQLRetriableError
+from tap_sql.row_conversion import RowConverter, is_text_column, value_converter
+from tap_sql.text_decoding import ROW_ERROR_PROPERTY, codec_for_charset
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+DEFAULT_CHUNK_SIZE = 10_000
+_MYSQL = ("mysql", "mariadb")
+_NULLS_LAST_BY_DEFAULT = ("postgresql", "oracle")
+
+
+@dataclass
+class ReadPlan:
+    """What one sync of a stream reads: the source, its columns and how to convert them."""
+
+    source: sa.FromClause
+    select: list[Any]
+    names: list[str]
+    converter: RowConverter
+    replication_column: Any | None
+    key_columns: list[Any]
+    # Where the position (bookmark, tie-breaker) is taken from in a converted record.
+    position_names: list[str]
+    position_types: list[sa.types.TypeEngine[Any]]
+
+
+class TapSQLStream(SQLStream):
+    """A table, view or custom query, read full or incrementally with a tie-breaker."""
+
+    connector_class = TapSQLConnector
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.STATE_MSG_FREQUENCY = int(self.config.get("state_every_records") or 10_000)
+        self._position: tuple[Any, tuple[Any, ...]] | None = None
+        # The SDK applies replication keys only from an input catalog; discovery (with the
+        # config's stream_settings) puts them in the entry this stream was built from.
+        entry = self._singer_catalog_entry
+        self.replication_key = entry.replication_key or entry.metadata.root.replication_key
+
+    @property
+    def tap_connector(self) -> TapSQLConnector:
+        """The connector, typed."""
+        return t.cast("TapSQLConnector", self.connector)
+
+    @property
+    def is_sorted(self) -> bool:
+        """Incremental reads are ordered by (replication key, primary key)."""
+        return self.replication_method == REPLICATION_INCREMENTAL
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> Any:
+        """No signpost: the ordered read plus the tie-breaker make every bookmark exact."""
+        return None
+
+    # -- what to read -------------------------------------------------------------------
+
+    @property
+    def custom_query_name(self) -> str | None:
+        """The custom query behind this stream, if it is one."""
+        return self.name if self.name in self.tap_connector.custom_queries else None
+
+    def _table_source(self, conn: sa.Connection) -> tuple[sa.FromClause, dict[str, str]]:
+        entry = self._singer_catalog_entry
+        schema = entry.metadata.root.schema_name
+        table = entry.table or self.name
+        try:
+            reflected = sa.inspect(conn).get_columns(table, schema=schema)
+        except sa.exc.NoSuchTableError:
+            where = f"{schema}.{table}" if schema else table
+            raise TapSQLFatalError(
+                f"stream {self.name!r}: table or view {where} no longer exists in the "
+                "database (dropped or renamed since the catalog was made)",
+                hint="run discovery again (tap-sql --discover) and use the new catalog, "
+                "or deselect the stream",
+            ) from None
+        columns = [
+            sa.Column(c["name"], c["type"], nullable=c.get("nullable", True)) for c in reflected
+        ]
+        source = sa.Table(table, sa.MetaData(), *columns, schema=schema)
+        charsets: dict[str, str] = {}
+        if self.tap_connector.backend in _MYSQL and self.config.get("decode_text_in_tap", True):
+            charsets = mysql_column_charsets(conn, table, schema=schema)
+        return source, charsets
+
+    def _query_source(self, name: str) -> tuple[sa.FromClause, dict[str, str]]:
+        query = self.tap_connector.custom_queries[name]
+        probed = self.tap_connector.probe_custom_query(query)
+        source = query.as_text().columns(*[sa.column(c.name, c.type) for c in probed]).subquery("q")
+        return source, {c.name: c.charset for c in probed if c.charset}
+
+    def _configured_charsets(self) -> dict[str, str]:
+        name = self.custom_query_name
+        if name is not None:
+            return dict(self.tap_connector.custom_queries[name].column_charsets)
+        return dict(self.tap_connector.stream_settings(self.name).get("column_charsets") or {})
+
+    @functools.cached_property
+    def read_plan(self) -> ReadPlan:
+        """Reflect the source now (a vanished table or column fails here, before reading)."""
+        with self.tap_connector.connect() as conn:
+            query_name = self.custom_query_name
+            if query_name is None:
+                source, charsets = self._table_source(conn)
+            else:
+                source, charsets = self._query_source(query_name)
+        return self._plan(source, charsets)
+
+    def _plan(self, source: sa.FromClause, server_charsets: dict[str, str]) -> ReadPlan:
+        schema_props: dict[str, Any] = self.schema["properties"]
+        selected = [n for n in self.get_selected_schema()["properties"] if n != ROW_ERROR_PROPERTY]
+        for needed in [
+            *self.primary_keys,
+            *([self.replication_key] if self.replication_key else []),
+        ]:
+            if needed not in selected:
+                selected.append(needed)
+        available = {c.name: c for c in source.columns}
+        missing = [n for n in selected if n not in available]
+        if missing:
+            raise TapSQLFatalError(
+                f"stream {self.name!r}: columns {missing} are in the catalog but no longer "
+                f"in the database (it has {sorted(available)})",
+                hint="run discovery again and use the new catalog, or deselect those columns",
+            )
+
+        configured = self._configured_charsets()
+        unknown = [c for c in configured if c not in available]
+        if unknown:
+            raise TapSQLConfigurationError(
+                f"stream {self.name!r}: column_charsets names columns {unknown} that the "
+                "stream does not have",
+                hint="fix the column names in column_charsets",
+            )
+        singer_decimal = bool(self.config.get("use_singer_decimal", False))
+        converters = []
+        text_codecs: list[tuple[str, str]] = []
+        select: list[Any] = []
+        for name in selected:
+            column = available[name]
+            prop = schema_props.get(name, {})
+            charset = configured.get(name) or server_charsets.get(name)
+            # Text, or binary the config declares as text in some charset.
+            declared_text = name in configured
+            if declared_text or (is_text_column(prop) and charset):
+                where = f"stream {self.name!r} column {name!r}"
+                codec = codec_for_charset(charset or "utf-8", where=where)
+                if codec:  # read the stored bytes; decode them here (text_decoding)
+                    select.append(self._raw_bytes(column, where))
+                    text_codecs.append((name, codec))
+                    continue
+            select.append(column)
+            if is_text_column(prop):
+                text_codecs.append((name, "utf-8"))  # SQLite / SQL_ASCII hand over bytes
+                continue
+            convert = value_converter(prop, singer_decimal=singer_decimal)
+            if convert is not None:
+                converters.append((name, convert))
+
+        replication_column = available[self.replication_key] if self.replication_key else None
+        key_columns = [available[k] for k in self.primary_keys]
+        position_names = [
+            *([self.replication_key] if self.replication_key else []),
+            *self.primary_keys,
+        ]
+        return ReadPlan(
+            source=source,
+            select=select,
+            names=selected,
+            converter=RowConverter(selected, converters, text_codecs),
+            replication_column=replication_column,
+            key_columns=key_columns,
+            position_names=position_names,
+            position_types=[available[n].type for n in position_names],
+        )
+
+    def _raw_bytes(self, column: Any, where: str) -> Any:
+        """The column's stored bytes, unconverted by the server or the driver."""
+        if isinstance(column.type, sa.types._Binary):
+            return column
+        if self.tap_connector.backend in (*_MYSQL, "sqlite"):
+            return sa.cast(column, sa.LargeBinary()).label(column.name)
+        raise TapSQLConfigurationError(
+            f"{where}: column_charsets on a text column works on MySQL/MariaDB and SQLite "
+            "only (this server converts text itself and guarantees it is valid)",
+            hint="declare charsets only for binary columns that hold text, or remove it",
+        )
+
+    # -- the query ----------------------------------------------------------------------
+
+    def _resume_point(self, context: Context | None) -> tuple[Any, list[Any] | None] | None:
+        """(bookmark, tie-breaker values) from state, typed for binding; None = from start."""
+        if self.replication_method != REPLICATION_INCREMENTAL or not self.replication_key:
+            return None
+        state = self.get_context_state(context)
+        if state.get("replication_key") not in (None, self.replication_key):
+            self.logger.warning(
+                "Stream %r: state has a bookmark on %r, the stream now replicates by %r; "
+                "reading everything once",
+                self.name,
+                state.get("replication_key"),
+                self.replication_key,
+            )
+            return None
+        plan = self.read_plan
+        bookmark = state.get("replication_key_value")
+        tiebreaker = read_tiebreaker(state, self.primary_keys)
+        if bookmark is None and tiebreaker is None:
+            return None
+        rk_type = plan.position_types[0]
+        typed_bookmark = from_state_value(bookmark, rk_type)
+        typed_tiebreaker = (
+            None
+            if tiebreaker is None
+            else [
+                from_state_value(tiebreaker[k], typ)
+                for k, typ in zip(self.primary_keys, plan.position_types[1:], strict=True)
+            ]
+        )
+        return typed_bookmark, typed_tiebreaker
+
+    def build_query(self, *, context: Context | None = None) -> Any:
+        """SELECT the selected columns; incremental: after the bookmark, ordered."""
+        plan = self.read_plan
+        query = sa.select(*plan.select).select_from(plan.source)
+        if plan.replication_column is not None:
+            rk = plan.replication_column
+            order = [
+                sa.nulls_first(rk.asc())
+                if self.tap_connector.backend in _NULLS_LAST_BY_DEFAULT
+                else rk.asc(),
+                *[k.asc() for k in plan.key_columns],
+            ]
+            query = query.order_by(*order)
+            resume = self._resume_point(context)
+            if resume is not None:
+                bookmark, tiebreaker = resume
+                clause = resume_filter(rk, bookmark, plan.key_columns, tiebreaker)
+                if clause is not None:
+                    query = query.where(clause)
+        return self.apply_query_limit(query)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _warn_null_replication_keys(self, conn: sa.Connection, context: Context | None) -> None:
+        plan = self.read_plan
+        if plan.replication_column is None or not self.config.get(
+            "count_null_replication_keys", True
+        ):
+            return
+        resume = self._resume_point(context)
+        if resume is None or resume[0] is None:
+            return  # a first (full) read emits the NULL-key rows too
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(plan.source)
+            .where(plan.replication_column.is_(None))
+        ).scalar_one()
+        if count:
+            self.logger.warning(
+                "Stream %r: %d rows have NULL in replication key %r. They were emitted by "
+                "the first full read; incremental runs cannot see their changes. Fill the "
+                "column (or COALESCE it in a custom query) or run a full resync.",
+                self.name,
+                count,
+                self.replication_key,
+            )
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Stream rows through a server-side cursor, ``chunk_size`` rows per fetch."""
+        if context:
+            msg = f"Stream {self.name!r} does not support partitioning."
+            raise NotImplementedError(msg)
+        plan = self.read_plan
+        chunk_size = int(self.config.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+        convert = plan.converter
+        positions = [plan.names.index(n) for n in plan.position_names]
+        incremental = self.replication_method == REPLICATION_INCREMENTAL and bool(positions)
+        emitted = 0
+        with self.tap_connector.connect() as conn:
+            try:
+                self._warn_null_replication_keys(conn, context)
+                result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(
+                    self.build_query(context=context)
+                )
+                for row in result:
+                    record = convert(row)
+                    if incremental:
+                        values = [row[i] for i in positions]
+                        # Text columns read as bytes: take their decoded form.
+                        for j, name in enumerate(plan.position_names):
+                            if isinstance(values[j], bytes):
+                                values[j] = record[name]
+                        self._position = (values[0], tuple(values[1:]))
+                    emitted += 1
+                    yield record
+            except sa.exc.DBAPIError as exc:
+                raise self._read_error(exc, emitted) from None
+        if convert.undecodable_rows:
+            self.logger.warning(
+                "Stream %r: %d rows had text that is not valid in its declared charset; "
+                "they were emitted with U+FFFD markers and a %s property",
+                self.name,
+                convert.undecodable_rows,
+                ROW_ERROR_PROPERTY,
+            )
+
+    def _read_error(self, exc: sa.exc.DBAPIError, emitted: int) -> Exception:
+        message = driver_message(exc)
+        after = (
+            f"after {emitted} records (their STATE is valid)" if emitted else "before any record"
+        )
+        if is_missing_table(exc):
+            return TapSQLFatalError(
+                f"stream {self.name!r}: the table or view vanished {after}: {message}",
+                hint="run discovery again (tap-sql --discover) and re-run",
+            )
+        if is_connection_failure(exc):
+            return TapSQLRetriableError(
+                f"stream {self.name!r}: lost the database connection {after}: {message}",
+                hint="re-run with the last STATE; an incremental stream resumes where it stopped",
+            )
+        if self.custom_query_name is not None:
+            query = self.tap_connector.custom_queries[self.custom_query_name]
+            return TapSQLConfigurationError(
+                f"stream {self.name!r}: {query.where} failed {after}: {message}",
+                hint="fix the SQL of the custom query",
+            )
+        return TapSQLFatalError(
+            f"stream {self.name!r}: reading failed {after}: {message}",
+            hint="see the database server's log; re-run with the last STATE",
+        )
+
+    # -- state --------------------------------------------------------------------------
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Context | None = None
+    ) -> None:
+        """Bookmark = replication key of the last row; tie-breaker = its primary key."""
+        if self.replication_method != REPLICATION_INCREMENTAL or self._position is None:
+            return
+        bookmark, keys = self._position
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = to_state_value(bookmark)
+        if keys:
+            state[TIEBREAKER_KEY] = {
+                name: to_state_value(value)
+                for name, value in zip(self.primary_keys, keys, strict=True)
+            }
+        else:
+            state.pop(TIEBREAKER_KEY, None)
