@@ -1,0 +1,377 @@
+"""Blocking: candidate pairs from the union of several cheap rules.
+
+Pairs are two integer arrays of row positions ``(left, right)`` with ``left < right``.
+Each rule is counted first (per block ``n*(n-1)/2``, or ``n_a*n_b`` in linkage mode)
+and refused before a single pair is materialized when it would exceed
+``max_pairs_per_rule``. Multi-valued columns (tuples such as ``emails``) are exploded, so
+``[emails]`` blocks on any shared address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from crmhub_dedupe.errors import BlockingRuleTooBroadError, TooBroadRule
+from crmhub_dedupe.settings import BlockingRule
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """What one blocking rule contributes: pairs it generates and pairs no earlier rule had."""
+
+    rule: str
+    pairs: int
+    new_pairs: int
+    blocks: int
+    biggest_block: str | None
+    biggest_size: int
+
+
+@dataclass(frozen=True)
+class BlockedPairs:
+    """Candidate pairs (row positions, ``left < right``) and per-rule counts."""
+
+    left: IntArray
+    right: IntArray
+    rule: npt.NDArray[np.int16]
+    counts: tuple[RuleCount, ...]
+    n_records: int
+
+    def __len__(self) -> int:
+        return int(self.left.shape[0])
+
+    def summary(self) -> str:
+        """Plain-text table of the per-rule counts."""
+        lines = [f"{'rule':<50} {'pairs':>12} {'new':>12} {'biggest block':>14}"]
+        for c in self.counts:
+            lines.append(f"{c.rule:<50} {c.pairs:>12,} {c.new_pairs:>12,} {c.biggest_size:>14,}")
+        lines.append(f"{'union':<50} {len(self):>12,}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """One rule's key per (row, value): rows and integer key codes, sorted by code."""
+
+    rows: IntArray
+    codes: IntArray
+    labels: pd.Index
+
+
+def _is_array_column(s: pd.Series) -> bool:
+    if s.dtype != object:
+        return False
+    nonnull = s.dropna()
+    if nonnull.empty:
+        return False
+    return isinstance(nonnull.iloc[0], tuple | list)
+
+
+def _key_frame(frame: pd.DataFrame, rule: BlockingRule) -> _Keyed:
+    """Integer key per row (array columns exploded); rows with a missing key part dropped."""
+    parts = pd.DataFrame({"_row": np.arange(len(frame), dtype=np.int64)})
+    for k, key in enumerate(rule.keys):
+        s = frame[key.column].reset_index(drop=True)
+        col = f"_k{k}"
+        parts[col] = s.to_numpy(dtype=object)
+        if _is_array_column(s):
+            parts = parts.explode(col, ignore_index=True)
+        values = parts[col]
+        if key.prefix is not None:
+            values = values.astype("string").str[: key.prefix]
+        values = values.astype("string").str.strip()
+        parts[col] = values.mask(values == "")
+    parts = parts.dropna()
+    keycols = [f"_k{k}" for k in range(len(rule.keys))]
+    if parts.empty:
+        empty = np.empty(0, dtype=np.int64)
+        return _Keyed(empty, empty, pd.Index([]))
+    if len(keycols) == 1:
+        codes, labels = pd.factorize(parts[keycols[0]], sort=True)
+        label_index = pd.Index(labels)
+    else:
+        combined = pd.MultiIndex.from_frame(parts[keycols])
+        codes, labels_mi = pd.factorize(combined, sort=True)
+        label_index = pd.Index(labels_mi)
+    rows = parts["_row"].to_numpy(dtype=np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    # one entry per (row, key): a record listing the same email twice is one entry
+    both = np.unique(codes * (len(frame) + 1) + rows)
+    codes = both // (len(frame) + 1)
+    rows = both % (len(frame) + 1)
+    return _Keyed(rows=rows, codes=codes, labels=label_index)
+
+
+def _describe_block(keyed: _Keyed, rule: BlockingRule, code: int) -> str:
+    value = keyed.labels[code]
+    values = value if isinstance(value, tuple) else (value,)
+    return ", ".join(
+        f"{k.column}={_mask(str(v))!r}" for k, v in zip(rule.keys, values, strict=False)
+    )
+
+
+def _mask(value: str) -> str:
+    """Mask emails and phone numbers shown in messages (they may reach logs)."""
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = sum(ch.isdigit() for ch in value)
+    if digits >= 6:
+        return value[:3] + "*" * max(0, len(value) - 5) + value[-2:]
+    return value
+
+
+def _group_bounds(codes: IntArray) -> tuple[IntArray, IntArray]:
+    """Start and end (exclusive) offsets of runs of equal codes in a sorted array."""
+    if codes.size == 0:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    change = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate(([0], change)).astype(np.int64)
+    ends = np.concatenate((change, [codes.size])).astype(np.int64)
+    return starts, ends
+
+
+def _expand(counts: IntArray) -> tuple[IntArray, IntArray]:
+    """For k_p partners per position p: (index of p repeated, 0..k_p-1 offsets)."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(first, counts)
+    return owner, offsets
+
+
+class _RulePlan:
+    """A rule keyed and counted, ready to generate pairs."""
+
+    def __init__(self, frame: pd.DataFrame, rule: BlockingRule, side: BoolArray | None) -> None:
+        self.rule = rule
+        self.side = side
+        keyed = _key_frame(frame, rule)
+        self.keyed = keyed
+        if rule.kind == "sorted_neighbourhood":
+            self._plan_sorted_neighbourhood()
+        else:
+            self._plan_exact()
+
+    def _plan_exact(self) -> None:
+        keyed = self.keyed
+        codes = keyed.codes
+        rows = keyed.rows
+        if self.side is not None:
+            # within a block, side-A rows first: pairs are A x B
+            is_b = ~self.side[rows]
+            order = np.lexsort((is_b, codes))
+            rows, codes, is_b = rows[order], codes[order], is_b[order]
+            starts, ends = _group_bounds(codes)
+            n_b = np.add.reduceat(is_b.astype(np.int64), starts) if starts.size else starts
+            n_a = (ends - starts) - n_b
+            per_block = n_a * n_b
+            self.b_start = ends - n_b
+            self.n_b = n_b
+            self.n_a = n_a
+        else:
+            order = np.argsort(codes, kind="stable")
+            rows, codes = rows[order], codes[order]
+            starts, ends = _group_bounds(codes)
+            sizes = ends - starts
+            per_block = sizes * (sizes - 1) // 2
+        self.rows, self.codes = rows, codes
+        self.starts, self.ends = starts, ends
+        self.pairs = int(per_block.sum())
+        self.blocks = int(starts.size)
+        if starts.size:
+            sizes = ends - starts
+            big = int(np.argmax(sizes))
+            self.biggest_size = int(sizes[big])
+            self.biggest_block: str | None = _describe_block(
+                keyed, self.rule, int(codes[starts[big]])
+            )
+        else:
+            self.biggest_size, self.biggest_block = 0, None
+
+    def _plan_sorted_neighbourhood(self) -> None:
+        keyed = self.keyed
+        # codes were factorized with sort=True, so sorting codes sorts the key values
+        order = np.argsort(keyed.codes, kind="stable")
+        self.rows = keyed.rows[order]
+        self.codes = keyed.codes[order]
+        m = int(self.rows.size)
+        w = self.rule.window
+        self.pairs = sum(max(0, m - d) for d in range(1, w))
+        self.blocks = 1 if m else 0
+        self.biggest_size = m
+        self.biggest_block = f"sorted by {self.rule.keys[0]}" if m else None
+        self.starts = self.ends = np.empty(0, dtype=np.int64)
+
+    def generate(self) -> tuple[IntArray, IntArray]:
+        """Materialize the rule's pairs (``left < right``, unique)."""
+        if self.pairs == 0:
+            e = np.empty(0, dtype=np.int64)
+            return e, e
+        if self.rule.kind == "sorted_neighbourhood":
+            m = self.rows.size
+            lefts, rights = [], []
+            for d in range(1, self.rule.window):
+                if d >= m:
+                    break
+                lefts.append(self.rows[: m - d])
+                rights.append(self.rows[d:])
+            a = np.concatenate(lefts)
+            b = np.concatenate(rights)
+            if self.side is not None:
+                keep = self.side[a] != self.side[b]
+                a, b = a[keep], b[keep]
+        elif self.side is not None:
+            # each A row pairs with every B row of its block
+            block_of = np.repeat(np.arange(self.starts.size), self.ends - self.starts)
+            pos = np.arange(self.rows.size, dtype=np.int64)
+            is_a = pos < self.b_start[block_of]
+            a_pos = pos[is_a]
+            a_block = block_of[is_a]
+            k = self.n_b[a_block]
+            owner, offsets = _expand(k)
+            a = self.rows[a_pos[owner]]
+            b = self.rows[self.b_start[a_block[owner]] + offsets]
+        else:
+            block_of = np.repeat(np.arange(self.starts.size), self.ends - self.starts)
+            pos = np.arange(self.rows.size, dtype=np.int64)
+            k = self.ends[block_of] - pos - 1
+            owner, offsets = _expand(k)
+            a = self.rows[owner]
+            b = self.rows[owner + 1 + offsets]
+        left = np.minimum(a, b)
+        right = np.maximum(a, b)
+        keep = left != right
+        return left[keep], right[keep]
+
+
+def count_pairs(
+    frame: pd.DataFrame,
+    rules: Sequence[BlockingRule],
+    *,
+    link_only_between: BoolArray | None = None,
+) -> list[RuleCount]:
+    """Count, per rule, the pairs it would generate (upper bound; nothing materialized)."""
+    side = _side(frame, link_only_between)
+    out = []
+    for rule in rules:
+        plan = _RulePlan(frame, rule, side)
+        out.append(
+            RuleCount(
+                rule.name,
+                plan.pairs,
+                plan.pairs,
+                plan.blocks,
+                plan.biggest_block,
+                plan.biggest_size,
+            )
+        )
+    return out
+
+
+def _side(frame: pd.DataFrame, link_only_between: BoolArray | None) -> BoolArray | None:
+    if link_only_between is None:
+        return None
+    side = np.asarray(link_only_between, dtype=bool)
+    if side.shape != (len(frame),):
+        raise ValueError(
+            f"link_only_between must be one bool per record ({len(frame)}), got shape {side.shape}"
+        )
+    return side
+
+
+def block(
+    frame: pd.DataFrame,
+    rules: Sequence[BlockingRule],
+    *,
+    max_pairs_per_rule: int = 20_000_000,
+    link_only_between: BoolArray | None = None,
+) -> BlockedPairs:
+    """Candidate pairs: the deduplicated union of every rule's pairs.
+
+    ``link_only_between`` (one bool per record) switches to linkage mode: only pairs with
+    one record on each side (``True`` vs ``False``) are generated, e.g. new records against
+    the master. Every rule is counted before any pair is generated; rules over
+    ``max_pairs_per_rule`` are refused together in one
+    :class:`~crmhub_dedupe.errors.BlockingRuleTooBroadError`.
+    """
+    side = _side(frame, link_only_between)
+    plans = [_RulePlan(frame, rule, side) for rule in rules]
+    too_broad = [
+        TooBroadRule(p.rule.name, p.pairs, p.biggest_block, p.biggest_size)
+        for p in plans
+        if p.pairs > max_pairs_per_rule
+    ]
+    if too_broad:
+        raise BlockingRuleTooBroadError(too_broad, max_pairs_per_rule)
+    n = len(frame)
+    seen = np.empty(0, dtype=np.int64)
+    seen_rule = np.empty(0, dtype=np.int16)
+    counts: list[RuleCount] = []
+    for k, plan in enumerate(plans):
+        a, b = plan.generate()
+        keys = np.unique(a * n + b)
+        del a, b
+        fresh = keys[~np.isin(keys, seen, assume_unique=True)] if seen.size else keys
+        counts.append(
+            RuleCount(
+                plan.rule.name,
+                int(keys.size),
+                int(fresh.size),
+                plan.blocks,
+                plan.biggest_block,
+                plan.biggest_size,
+            )
+        )
+        if fresh.size:
+            merged = np.concatenate((seen, fresh))
+            merged_rule = np.concatenate((seen_rule, np.full(fresh.size, k, dtype=np.int16)))
+            order = np.argsort(merged, kind="stable")
+            seen, seen_rule = merged[order], merged_rule[order]
+        del plan.rows, plan.codes
+    left = seen // n if n else seen
+    right = seen % n if n else seen
+    return BlockedPairs(left=left, right=right, rule=seen_rule, counts=tuple(counts), n_records=n)
+
+
+def random_pairs(
+    n: int,
+    count: int,
+    *,
+    seed: int,
+    link_only_between: BoolArray | None = None,
+) -> tuple[IntArray, IntArray]:
+    """About ``count`` distinct random pairs (``left < right``), for estimating ``u``."""
+    rng = np.random.default_rng(seed)
+    if n < 2:
+        e = np.empty(0, dtype=np.int64)
+        return e, e
+    if link_only_between is not None:
+        side = np.asarray(link_only_between, dtype=bool)
+        a_idx = np.flatnonzero(side)
+        b_idx = np.flatnonzero(~side)
+        if a_idx.size == 0 or b_idx.size == 0:
+            e = np.empty(0, dtype=np.int64)
+            return e, e
+        total = a_idx.size * b_idx.size
+        count = min(count, total)
+        a = a_idx[rng.integers(0, a_idx.size, count)]
+        b = b_idx[rng.integers(0, b_idx.size, count)]
+    else:
+        total = n * (n - 1) // 2
+        count = min(count, total)
+        a = rng.integers(0, n, count, dtype=np.int64)
+        b = rng.integers(0, n - 1, count, dtype=np.int64)
+        b = b + (b >= a)  # never a pair of a record with itself
+    left, right = np.minimum(a, b), np.maximum(a, b)
+    keys = np.unique(left * n + right)
+    return keys // n, keys % n

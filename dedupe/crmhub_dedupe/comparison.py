@@ -1,0 +1,350 @@
+"""Compare: per pair and comparison, the first level that holds → an int8 gamma matrix.
+
+``gamma[p, k]`` is the index of the level of comparison ``k`` that pair ``p`` reached, in
+the order the settings list them (0 = null, last = else). Everything is vectorized: string
+columns are factorized once, exact levels compare integer codes, fuzzy levels run
+rapidfuzz ``process.cpdist`` over the *distinct* value pairs only, and array levels
+(emails, phones, tax ids) intersect exploded value codes with numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from rapidfuzz import distance, fuzz, process
+
+from crmhub_dedupe.settings import Comparison, ComparisonLevel, MatchSettings
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+#: rapidfuzz scorers per level kind; similarities are normalized to 0..1.
+_SIMILARITY: dict[str, Callable[..., float]] = {
+    "jaro_winkler": distance.JaroWinkler.normalized_similarity,
+    "jaro": distance.Jaro.normalized_similarity,
+    "token_set": fuzz.token_set_ratio,
+}
+_DISTANCE: dict[str, Callable[..., float]] = {
+    "levenshtein": distance.Levenshtein.distance,
+    "damerau_levenshtein": distance.DamerauLevenshtein.distance,
+}
+
+
+@dataclass
+class _Strings:
+    codes: IntArray  # -1 = missing
+    labels: npt.NDArray[np.object_]
+
+
+@dataclass
+class _Arrays:
+    indptr: IntArray
+    values: IntArray
+    lengths: IntArray
+    n_values: int
+
+
+class ColumnCache:
+    """Per-frame column encodings, computed once and shared by comparisons and TF tables."""
+
+    def __init__(self, frame: pd.DataFrame, *, workers: int = -1) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.workers = workers
+        self._strings: dict[tuple[str, int | None], _Strings] = {}
+        self._arrays: dict[str, _Arrays] = {}
+        self._dates: dict[str, tuple[FloatArray, IntArray, IntArray, IntArray]] = {}
+        self._numbers: dict[str, FloatArray] = {}
+        self._initials: dict[str, tuple[IntArray, BoolArray]] = {}
+        self.extra: dict[str, tuple[IntArray, IntArray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def is_array(self, column: str) -> bool:
+        """Whether the column holds tuples (multi-valued)."""
+        s = self.frame[column]
+        if s.dtype != object:
+            return False
+        nonnull = s.dropna()
+        return not nonnull.empty and isinstance(nonnull.iloc[0], tuple | list)
+
+    def strings(self, column: str, prefix: int | None = None) -> _Strings:
+        """Factorized string values (codes, -1 = missing or empty)."""
+        key = (column, prefix)
+        if key not in self._strings:
+            s = self.frame[column]
+            if self.is_array(column):
+                s = s.map(lambda v: v[0] if isinstance(v, tuple | list) and v else None)
+            s = s.astype("string").str.strip()
+            if prefix is not None:
+                s = s.str[:prefix]
+            s = s.mask(s == "")
+            codes, labels = pd.factorize(s)
+            self._strings[key] = _Strings(
+                np.asarray(codes, dtype=np.int64), np.asarray(labels, dtype=object)
+            )
+        return self._strings[key]
+
+    def arrays(self, column: str) -> _Arrays:
+        """Multi-valued column as CSR of value codes, one code per distinct value per row."""
+        if column not in self._arrays:
+            raw = self.frame[column].to_numpy(dtype=object)
+            rows: list[tuple[Any, ...]] = []
+            for v in raw:
+                if isinstance(v, tuple | list):
+                    rows.append(tuple(dict.fromkeys(x for x in v if x is not None and x != "")))
+                elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v == "":
+                    rows.append(())
+                else:
+                    rows.append((v,))
+            lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+            flat = list(chain.from_iterable(rows))
+            codes, uniques = pd.factorize(pd.Series(flat, dtype=object))
+            indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+            self._arrays[column] = _Arrays(
+                indptr, np.asarray(codes, dtype=np.int64), lengths, max(1, len(uniques))
+            )
+        return self._arrays[column]
+
+    def dates(self, column: str) -> tuple[FloatArray, IntArray, IntArray, IntArray]:
+        """(day number or NaN, year, month, day) from ``YYYY-MM-DD`` strings."""
+        if column not in self._dates:
+            s = self.frame[column].astype("string")
+            parsed = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+            days = np.asarray(
+                (parsed - pd.Timestamp("1970-01-01")).dt.days.to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                ),
+                dtype=np.float64,
+            )
+            y = parsed.dt.year.to_numpy(dtype=np.float64, na_value=-1).astype(np.int64)
+            m = parsed.dt.month.to_numpy(dtype=np.float64, na_value=-1).astype(np.int64)
+            d = parsed.dt.day.to_numpy(dtype=np.float64, na_value=-2).astype(np.int64)
+            self._dates[column] = (days, y, m, d)
+        return self._dates[column]
+
+    def numbers(self, column: str) -> FloatArray:
+        """Numeric values (NaN = missing or not a number)."""
+        if column not in self._numbers:
+            self._numbers[column] = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
+            )
+        return self._numbers[column]
+
+    def initials(self, column: str) -> tuple[IntArray, BoolArray]:
+        """(first-letter code, value is just an initial) per row."""
+        if column not in self._initials:
+            s = self.frame[column].astype("string").str.strip().str.lower()
+            first = s.str[:1].mask(s.str[:1] == "")
+            codes, _ = pd.factorize(first)
+            bare = s.str.replace(".", "", regex=False).str.strip()
+            is_initial = (bare.str.len() == 1).fillna(False).to_numpy(dtype=bool)
+            self._initials[column] = (np.asarray(codes, dtype=np.int64), is_initial)
+        return self._initials[column]
+
+    def missing(self, column: str) -> BoolArray:
+        """True where the column has no usable value."""
+        if self.is_array(column):
+            return np.asarray(self.arrays(column).lengths == 0, dtype=bool)
+        if column in self._dates:
+            return np.asarray(np.isnan(self._dates[column][0]), dtype=bool)
+        return np.asarray(self.strings(column).codes < 0, dtype=bool)
+
+
+def _shared_codes(cache: ColumnCache, first: str, second: str) -> tuple[IntArray, IntArray]:
+    """Codes of two columns in one shared vocabulary (for swapped-field levels)."""
+    key = f"\0swap:{first}:{second}"
+    if key not in cache.extra:
+        a = cache.frame[first].astype("string").str.strip()
+        b = cache.frame[second].astype("string").str.strip()
+        both = pd.concat([a, b], ignore_index=True)
+        codes, _ = pd.factorize(both.mask(both == ""))
+        codes = np.asarray(codes, dtype=np.int64)
+        cache.extra[key] = (codes[: len(a)], codes[len(a) :])
+    return cache.extra[key]
+
+
+def _pair_scores(
+    cache: ColumnCache,
+    column: str,
+    scorer: Callable[..., float],
+    left: IntArray,
+    right: IntArray,
+    *,
+    cutoff: float | None = None,
+) -> FloatArray:
+    """Scorer over the distinct (left value, right value) pairs, spread back to all pairs."""
+    st = cache.strings(column)
+    cl, cr = st.codes[left], st.codes[right]
+    out = np.full(left.size, np.nan)
+    ok = (cl >= 0) & (cr >= 0)
+    if not ok.any():
+        return out
+    k = np.int64(max(1, st.labels.size))
+    lo, hi = np.minimum(cl[ok], cr[ok]), np.maximum(cl[ok], cr[ok])  # scorers are symmetric
+    uniq, inverse = np.unique(lo * k + hi, return_inverse=True)
+    a = st.labels[uniq // k]
+    b = st.labels[uniq % k]
+    kwargs: dict[str, Any] = {"scorer": scorer, "workers": cache.workers, "dtype": np.float64}
+    if cutoff is not None:
+        kwargs["score_cutoff"] = cutoff
+    scores = np.asarray(process.cpdist(list(a), list(b), **kwargs), dtype=np.float64)
+    if scorer is fuzz.token_set_ratio:
+        scores = scores / 100.0
+    out[ok] = scores[inverse.reshape(-1)]
+    return out
+
+
+def _array_overlap(cache: ColumnCache, column: str, left: IntArray, right: IntArray) -> IntArray:
+    """Number of values two records share in a multi-valued column."""
+    arr = cache.arrays(column)
+    n = left.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+
+    def spread(rows: IntArray) -> IntArray:
+        lens = arr.lengths[rows]
+        owner = np.repeat(np.arange(n, dtype=np.int64), lens)
+        first = np.cumsum(lens) - lens
+        offs = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(first, lens)
+        vals = arr.values[arr.indptr[rows][owner] + offs]
+        return np.asarray(owner * np.int64(arr.n_values) + vals, dtype=np.int64)
+
+    common = np.intersect1d(spread(left), spread(right), assume_unique=True)
+    return np.bincount(common // np.int64(arr.n_values), minlength=n).astype(np.int64)
+
+
+def level_mask(
+    cache: ColumnCache,
+    level: ComparisonLevel,
+    left: IntArray,
+    right: IntArray,
+    memo: dict[tuple[str, str], FloatArray] | None = None,
+    at: IntArray | None = None,
+) -> BoolArray:
+    """Whether each pair (row positions ``left``/``right``) satisfies ``level``.
+
+    ``memo``/``at`` let fuzzy levels of one comparison reuse scores already computed for
+    a superset of the pairs (``at`` = positions of these pairs within that superset).
+    """
+    return np.asarray(_level_mask(cache, level, left, right, memo, at), dtype=bool)
+
+
+def _level_mask(
+    cache: ColumnCache,
+    level: ComparisonLevel,
+    left: IntArray,
+    right: IntArray,
+    memo: dict[tuple[str, str], FloatArray] | None,
+    at: IntArray | None,
+) -> Any:
+    kind = level.kind
+    if kind == "else":
+        return np.ones(left.size, dtype=bool)
+    if kind == "null":
+        miss = np.zeros(left.size, dtype=bool)
+        for col in level.columns:
+            m = cache.missing(col)
+            miss |= m[left] | m[right]
+        return miss
+    if kind == "exact":
+        ok = np.ones(left.size, dtype=bool)
+        for col in level.columns:
+            if cache.is_array(col):
+                ok &= _array_overlap(cache, col, left, right) >= 1
+            else:
+                c = cache.strings(col).codes
+                ok &= (c[left] == c[right]) & (c[left] >= 0)
+        return ok
+    if kind == "swapped":
+        b_col = level.columns[1] if len(level.columns) > 1 else level.columns[0]
+        a, b = _shared_codes(cache, level.columns[0], b_col)
+        return (a[left] == b[right]) & (b[left] == a[right]) & (a[left] >= 0) & (b[left] >= 0)
+    if kind == "prefix":
+        c = cache.strings(level.column, int(level.threshold or 1)).codes
+        return (c[left] == c[right]) & (c[left] >= 0)
+    if kind == "initial":
+        first, is_init = cache.initials(level.column)
+        return (first[left] == first[right]) & (first[left] >= 0) & (is_init[left] | is_init[right])
+    if kind in _SIMILARITY or kind in _DISTANCE:
+        threshold = float(level.threshold or 0.0)
+        key = (kind, level.column)
+        if memo is not None and at is not None and key in memo:
+            scores = memo[key][at]
+        else:
+            if kind in _SIMILARITY:
+                scores = _pair_scores(cache, level.column, _SIMILARITY[kind], left, right)
+            else:
+                scores = _pair_scores(
+                    cache, level.column, _DISTANCE[kind], left, right, cutoff=threshold + 1
+                )
+            if memo is not None and at is not None:
+                full = np.full(int(at.max()) + 1 if at.size else 0, np.nan)
+                full[at] = scores
+                memo[key] = full
+        with np.errstate(invalid="ignore"):
+            if kind in _SIMILARITY:
+                return np.asarray(scores >= threshold - 1e-12)
+            return np.asarray(scores <= threshold)
+    if kind == "date_within_days":
+        days = cache.dates(level.column)[0]
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.abs(days[left] - days[right]) <= float(level.threshold or 0))
+    if kind == "date_transposed":
+        _, y, mo, d = cache.dates(level.column)
+        return (
+            (y[left] == y[right])
+            & (y[left] >= 0)
+            & (mo[left] == d[right])
+            & (d[left] == mo[right])
+            & (mo[left] != d[left])
+        )
+    if kind == "numeric_within":
+        v = cache.numbers(level.column)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.abs(v[left] - v[right]) <= float(level.threshold or 0))
+    if kind == "array_intersect":
+        return _array_overlap(cache, level.column, left, right) >= int(level.threshold or 1)
+    raise ValueError(f"unknown comparison level kind {kind!r}")  # settings reject these
+
+
+def compare_one(
+    cache: ColumnCache, comparison: Comparison, left: IntArray, right: IntArray
+) -> npt.NDArray[np.int8]:
+    """Level index per pair for one comparison (first level that holds, in order)."""
+    n = left.size
+    gamma = np.full(n, len(comparison.levels) - 1, dtype=np.int8)
+    todo = np.arange(n, dtype=np.int64)
+    memo: dict[tuple[str, str], FloatArray] = {}
+    first_fuzzy_at: dict[tuple[str, str], IntArray] = {}
+    for k, level in enumerate(comparison.levels[:-1]):
+        if todo.size == 0:
+            break
+        key = (level.kind, level.column)
+        if key in memo:
+            # positions of the remaining pairs within the pairs the scores were made for
+            at = np.searchsorted(first_fuzzy_at[key], todo)
+        else:
+            at = np.arange(todo.size, dtype=np.int64)
+            first_fuzzy_at[key] = todo
+        hit = level_mask(cache, level, left[todo], right[todo], memo, at)
+        gamma[todo[hit]] = k
+        todo = todo[~hit]
+    return gamma
+
+
+def compare(
+    cache: ColumnCache, settings: MatchSettings, left: IntArray, right: IntArray
+) -> npt.NDArray[np.int8]:
+    """The gamma matrix: one int8 column per comparison, one row per pair."""
+    gamma = np.empty((left.size, len(settings.comparisons)), dtype=np.int8)
+    for k, comp in enumerate(settings.comparisons):
+        gamma[:, k] = compare_one(cache, comp, left, right)
+    return gamma
