@@ -26,7 +26,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from faker import Faker
 
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 LOCALES: tuple[str, ...] = ("nl_NL", "de_DE", "en_IN", "en_GB")
+_T = TypeVar("_T")
 _COUNTRY = {"nl_NL": "NL", "de_DE": "DE", "en_IN": "IN", "en_GB": "GB"}
 _LANGUAGE = {"nl_NL": "nl", "de_DE": "de", "en_IN": "hi", "en_GB": "en"}
 _POOL_SIZE = 400
@@ -65,6 +67,10 @@ _INDIAN_FAMILY = {
     "Pandey": "पांडे", "Tiwari": "तिवारी", "Srivastava": "श्रीवास्तव", "Jain": "जैन",
     "Kapoor": "कपूर",
 }  # fmt: skip
+_INDIAN_GIVEN = {**_INDIAN_GIVEN_MALE, **_INDIAN_GIVEN_FEMALE}
+_INDIAN_GIVEN_MALE_LIST = list(_INDIAN_GIVEN_MALE)
+_INDIAN_GIVEN_FEMALE_LIST = list(_INDIAN_GIVEN_FEMALE)
+_INDIAN_FAMILY_LIST = list(_INDIAN_FAMILY)
 _LATIN_VARIANTS = {
     "Agarwal": ["Aggarwal", "Agrawal"], "Srivastava": ["Shrivastava"], "Pandey": ["Pande"],
     "Lakshmi": ["Laxmi"], "Pooja": ["Puja"], "Geeta": ["Gita"], "Sunita": ["Suneeta"],
@@ -242,28 +248,80 @@ def generate(
     """
     if n_entities < 0:
         raise ValueError(f"n_entities must be >= 0, got {n_entities}")
+    return _generate(
+        n_entities,
+        None,
+        seed=seed,
+        duplicate_rate=duplicate_rate,
+        locales=locales,
+        shares=(organization_share, household_share, namesake_share, garbage_share),
+    )
+
+
+def generate_records(
+    n_records: int,
+    *,
+    seed: int = 0,
+    duplicate_rate: float = 0.35,
+    locales: Sequence[str] = LOCALES,
+    organization_share: float = 0.2,
+    household_share: float = 0.08,
+    namesake_share: float = 0.03,
+    garbage_share: float = 0.01,
+) -> GeneratedSet:
+    """Like :func:`generate`, but stop at exactly ``n_records`` records (for benchmarks)."""
+    if n_records < 0:
+        raise ValueError(f"n_records must be >= 0, got {n_records}")
+    return _generate(
+        None,
+        n_records,
+        seed=seed,
+        duplicate_rate=duplicate_rate,
+        locales=locales,
+        shares=(organization_share, household_share, namesake_share, garbage_share),
+    )
+
+
+def _generate(
+    n_entities: int | None,
+    n_records: int | None,
+    *,
+    seed: int,
+    duplicate_rate: float,
+    locales: Sequence[str],
+    shares: tuple[float, float, float, float],
+) -> GeneratedSet:
     unknown = [loc for loc in locales if loc not in _COUNTRY]
     if unknown or not locales:
         raise ValueError(f"unsupported locales {unknown}; choose from {list(LOCALES)}")
-    if not 0.0 <= duplicate_rate <= 1.0:
-        raise ValueError(f"duplicate_rate must be within 0..1, got {duplicate_rate}")
+    for name, value in zip(
+        ("duplicate_rate", "organization_share", "household_share", "namesake_share",
+         "garbage_share"),
+        (duplicate_rate, *shares),
+        strict=True,
+    ):  # fmt: skip
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be within 0..1, got {value}")
+    organization_share, household_share, namesake_share, garbage_share = shares
     rnd = random.Random(seed)
     pools = _Pools(locales, seed)
     records: list[dict[str, Any]] = []
     truth: dict[str, str] = {}
     entities: list[_Entity] = []
     made = 0
-    while made < n_entities:
+    while (n_entities is None or made < n_entities) and (
+        n_records is None or len(records) < n_records
+    ):
         roll = rnd.random()
-        base: _Entity | None = entities[rnd.randrange(len(entities))] if entities else None
+        base = entities[_below(rnd, len(entities))] if entities else None
         if base is not None and roll < household_share and base.kind == "person":
             entity = _household_member(base, made, pools, rnd)
         elif base is not None and roll < household_share + namesake_share:
             entity = _namesake(base, made, pools, rnd)
         elif rnd.random() < garbage_share:
-            entity = _Entity(entity_id=f"e{made}", locale=rnd.choice(locales), kind="garbage")
+            entity = _Entity(entity_id=f"e{made}", locale=_pick(rnd, locales), kind="garbage")
         else:
-            entity = _new_entity(made, rnd.choice(locales), organization_share, pools, rnd)
+            entity = _new_entity(made, _pick(rnd, locales), organization_share, pools, rnd)
         entities.append(entity)
         made += 1
         copies = 1
@@ -272,7 +330,9 @@ def generate(
             if entity.kind == "person" and rnd.random() < 0.12:
                 entity.moved_to = _address(entity.locale, pools, rnd)
             if entity.kind == "person" and entity.female and rnd.random() < 0.06:
-                entity.married_family = rnd.choice(pools.family[entity.locale])
+                entity.married_family = _pick(rnd, pools.family[entity.locale])
+        if n_records is not None:
+            copies = min(copies, n_records - len(records))
         for copy in range(copies):
             rid = f"r{len(records):07d}"
             record = _render(entity, copy, rnd, pools)
@@ -281,19 +341,6 @@ def generate(
             records.append(record)
             truth[rid] = entity.entity_id
     return GeneratedSet(records=records, truth=truth)
-
-
-def generate_records(n_records: int, *, seed: int = 0, **options: Any) -> GeneratedSet:
-    """Generate about enough entities for ``n_records`` records, cut to exactly that many."""
-    rate = float(options.get("duplicate_rate", 0.35))
-    per_entity = 1.0 + rate * 1.75
-    data = generate(max(1, int(n_records / per_entity) + 50), seed=seed, **options)
-    while len(data.records) < n_records:  # rare: the draw was short; top up with a new seed
-        data = generate(int(len(data.truth) * 1.1) + 100, seed=seed, **options)
-    kept = data.records[:n_records]
-    return GeneratedSet(
-        records=kept, truth={r["record_id"]: data.truth[r["record_id"]] for r in kept}
-    )
 
 
 def true_pairs(truth: Mapping[str, str]) -> set[tuple[str, str]]:
@@ -350,9 +397,9 @@ def split_sources(
     last_source: dict[str, int] = {}
     for record in data.records:
         eid = data.truth[record["record_id"]]
-        pick = rnd.randrange(len(sources))
+        pick = _below(rnd, len(sources))
         if eid in last_source and pick == last_source[eid] and len(sources) > 1:
-            pick = (pick + 1 + rnd.randrange(len(sources) - 1)) % len(sources)
+            pick = (pick + 1 + _below(rnd, len(sources) - 1)) % len(sources)
         last_source[eid] = pick
         name = sources[pick]
         styled = _restyle(dict(record), name)
@@ -369,39 +416,42 @@ def _new_entity(
 ) -> _Entity:
     e = _Entity(entity_id=f"e{number}", locale=locale, kind="person")
     e.street, e.house_number, e.postal_code, e.city, e.region = _address(locale, pools, rnd)
-    e.created = datetime(2014, 1, 1) + timedelta(seconds=rnd.randrange(10 * 365 * 86400))
+    e.created = datetime(2014, 1, 1) + timedelta(seconds=_below(rnd, 10 * 365 * 86400))
     if rnd.random() < org_share:
         e.kind = "organization"
-        family = rnd.choice(pools.family[locale])
+        family = _pick(rnd, pools.family[locale])
         if rnd.random() < 0.5:
-            base = f"{family} {rnd.choice(_SECTORS[locale])}"
+            base = f"{family} {_pick(rnd, _SECTORS[locale])}"
         elif rnd.random() < 0.5:
-            base = f"{family} & {rnd.choice(pools.family[locale])}"
+            base = f"{family} & {_pick(rnd, pools.family[locale])}"
         else:
-            base = f"{_ascii(rnd.choice(pools.streets[locale]).split()[0])} {family}"
+            base = f"{_ascii(_pick(rnd, pools.streets[locale]).split()[0])} {family}"
         e.org_base = base
-        e.legal_form = rnd.randrange(len(_LEGAL_FORMS[locale]))
+        e.legal_form = _below(rnd, len(_LEGAL_FORMS[locale]))
         e.landline = _phone_digits(locale, mobile=False, rnd=rnd)
-        slug = "".join(ch for ch in _ascii(base).lower() if ch.isalnum())[:20]
+        slug = _slug(base)[:20]
         tld = {"NL": "nl", "DE": "de", "IN": "in", "GB": "co.uk"}[_COUNTRY[locale]]
         e.website = f"www.{slug}.{tld}"
-        e.email = f"{rnd.choice(['info', 'sales', 'contact', 'office'])}@{slug}.{tld}"
+        e.email = f"{_pick(rnd, ['info', 'sales', 'contact', 'office'])}@{slug}.{tld}"
         e.tax_id = _tax_id(locale, rnd)
         return e
     e.female = rnd.random() < 0.5
     names = pools.female[locale] if e.female else pools.male[locale]
-    e.given = rnd.choice(names)
-    e.family = rnd.choice(pools.family[locale])
-    if locale == "nl_NL" and rnd.random() < 0.25:
-        e.particle = rnd.choice(_PARTICLES)
+    e.given = _pick(rnd, names)
+    e.family = _pick(rnd, pools.family[locale])
+    if locale == "en_IN" and rnd.random() < 0.5:  # common names, known in Devanagari too
+        e.given = _pick(rnd, _INDIAN_GIVEN_FEMALE_LIST if e.female else _INDIAN_GIVEN_MALE_LIST)
+        e.family = _pick(rnd, _INDIAN_FAMILY_LIST)
+    if locale == "nl_NL" and " " not in e.family and rnd.random() < 0.25:
+        e.particle = _pick(rnd, _PARTICLES)
     if locale == "de_DE" and rnd.random() < 0.03:
         e.particle = "von"
     if locale == "en_IN":
-        given_dev = {**_INDIAN_GIVEN_MALE, **_INDIAN_GIVEN_FEMALE}.get(e.given)
+        given_dev = _INDIAN_GIVEN.get(e.given)
         family_dev = _INDIAN_FAMILY.get(e.family)
         if given_dev and family_dev:
             e.devanagari = (given_dev, family_dev)
-    birth = date(1936, 1, 1) + timedelta(days=rnd.randrange(70 * 365))
+    birth = date(1936, 1, 1) + timedelta(days=_below(rnd, 70 * 365))
     e.birth_date = birth.isoformat()
     e.mobile = _phone_digits(locale, mobile=True, rnd=rnd)
     if rnd.random() < 0.3:
@@ -415,7 +465,7 @@ def _household_member(base: _Entity, number: int, pools: _Pools, rnd: random.Ran
     e = _Entity(entity_id=f"e{number}", locale=base.locale, kind="person")
     e.female = rnd.random() < 0.5
     names = pools.female[base.locale] if e.female else pools.male[base.locale]
-    e.given = rnd.choice([n for n in names[:50] if n != base.given] or names)
+    e.given = _pick(rnd, [n for n in names[:50] if n != base.given] or names)
     e.family, e.particle = base.family, base.particle
     e.street, e.house_number, e.postal_code, e.city, e.region = (
         base.street, base.house_number, base.postal_code, base.city, base.region,
@@ -425,11 +475,11 @@ def _household_member(base: _Entity, number: int, pools: _Pools, rnd: random.Ran
     e.landline = base.landline
     born = date.fromisoformat(base.birth_date or "1970-01-01")
     e.birth_date = (
-        born + timedelta(days=rnd.choice([-1, 1]) * rnd.randrange(300, 12000))
+        born + timedelta(days=_pick(rnd, [-1, 1]) * _below(rnd, 300, 12000))
     ).isoformat()
     e.mobile = _phone_digits(base.locale, mobile=True, rnd=rnd) if rnd.random() < 0.7 else ""
     e.email = _person_email(e.given, e.family, base.locale, rnd) if rnd.random() < 0.7 else ""
-    e.created = base.created + timedelta(days=rnd.randrange(1, 900))
+    e.created = base.created + timedelta(days=_below(rnd, 1, 900))
     return e
 
 
@@ -463,8 +513,8 @@ def _render(e: _Entity, copy: int, rnd: random.Random, pools: _Pools) -> dict[st
         return _garbage(e, rnd, pools)
     noisy = copy > 0
     rec: dict[str, Any] = {"kind": e.kind}
-    created = e.created + timedelta(days=rnd.randrange(0, 400) if noisy else 0)
-    updated = created + timedelta(days=rnd.randrange(0, 700), seconds=rnd.randrange(86400))
+    created = e.created + timedelta(days=_below(rnd, 0, 400) if noisy else 0)
+    updated = created + timedelta(days=_below(rnd, 0, 700), seconds=_below(rnd, 86400))
     address = (e.street, e.house_number, e.postal_code, e.city, e.region)
     if e.moved_to is not None and noisy and rnd.random() < 0.6:
         address = e.moved_to
@@ -500,7 +550,7 @@ def _render(e: _Entity, copy: int, rnd: random.Random, pools: _Pools) -> dict[st
         rec["website"] = e.website if rnd.random() < 0.6 else "https://" + e.website
     rec["language"] = _LANGUAGE[e.locale]
     if rnd.random() < 0.3:
-        rec["tags"] = [rnd.choice(["newsletter", "vip", "b2b", "retail", "prospect"])]
+        rec["tags"] = [_pick(rnd, ["newsletter", "vip", "b2b", "retail", "prospect"])]
     if rnd.random() < 0.5:
         rec["consent_email"] = rnd.random() < 0.6
     return rec
@@ -513,7 +563,7 @@ def _render_person(
     if noisy and rnd.random() < 0.25:
         nick = _NICKNAMES.get(e.locale, {}).get(given)
         if nick:
-            given = rnd.choice(nick)
+            given = _pick(rnd, nick)
     if e.locale == "en_IN":
         given = _variant(given, rnd) if noisy else given
         family = _variant(family, rnd) if noisy else family
@@ -544,7 +594,7 @@ def _render_person(
             rec["name_particle"] = e.particle
     if rnd.random() < 0.3:
         male, female = _PREFIXES[e.locale]
-        rec["name_prefix"] = rnd.choice(female if e.female else male)
+        rec["name_prefix"] = _pick(rnd, female if e.female else male)
     if e.birth_date and not (noisy and rnd.random() < 0.25):
         born = e.birth_date
         if noisy and rnd.random() < 0.04:  # day and month swapped on entry
@@ -556,7 +606,7 @@ def _render_person(
 
 def _render_org(rec: dict[str, Any], e: _Entity, noisy: bool, rnd: random.Random) -> None:
     forms = _LEGAL_FORMS[e.locale][e.legal_form]
-    form = rnd.choice(forms) if noisy else forms[0]
+    form = _pick(rnd, forms) if noisy else forms[0]
     base = e.org_base
     if noisy and rnd.random() < 0.1:
         base = _typo(base, rnd)
@@ -612,13 +662,13 @@ def _garbage(e: _Entity, rnd: random.Random, pools: _Pools) -> dict[str, Any]:
         return rec  # an empty record: only keys
     rec["kind"] = "person"
     if roll < 0.6:
-        rec["family_name"] = rnd.choice(["?", "xxx", "test", "n.v.t.", "unbekannt"])
-    rec["emails"] = [rnd.choice(_GARBAGE_EMAILS)]
-    rec["phones"] = [rnd.choice(_GARBAGE_PHONES)]
+        rec["family_name"] = _pick(rnd, ["?", "xxx", "test", "n.v.t.", "unbekannt"])
+    rec["emails"] = [_pick(rnd, _GARBAGE_EMAILS)]
+    rec["phones"] = [_pick(rnd, _GARBAGE_PHONES)]
     if rnd.random() < 0.5:
-        rec["tax_ids"] = [rnd.choice(_GARBAGE_TAX)]
+        rec["tax_ids"] = [_pick(rnd, _GARBAGE_TAX)]
     if rnd.random() < 0.5:
-        rec["birth_date"] = rnd.choice(["1900-01-01", "2999-12-31", "31-02-1980", ""])
+        rec["birth_date"] = _pick(rnd, ["1900-01-01", "2999-12-31", "31-02-1980", ""])
     return rec
 
 
@@ -651,6 +701,22 @@ def _restyle(rec: dict[str, Any], source: str) -> dict[str, Any]:
 # --- small value makers ------------------------------------------------------------------
 
 
+# random.Random's randrange/choice check their arguments on every call; these draws are
+# several times faster and just as deterministic for a given seed.
+def _below(rnd: random.Random, n: int, stop: int | None = None) -> int:
+    if stop is not None:
+        return n + int(rnd.random() * (stop - n))
+    return int(rnd.random() * n)
+
+
+def _between(rnd: random.Random, low: int, high: int) -> int:
+    return low + int(rnd.random() * (high - low + 1))
+
+
+def _pick(rnd: random.Random, seq: Sequence[_T]) -> _T:
+    return seq[int(rnd.random() * len(seq))]
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
@@ -663,13 +729,14 @@ def _region(fake: Faker, locale: str) -> str:
 
 
 def _address(locale: str, pools: _Pools, rnd: random.Random) -> tuple[str, str, str, str, str]:
-    postal, city, region = rnd.choice(pools.places[locale])
-    number = str(rnd.randint(1, 250))
+    postal, city, region = _pick(rnd, pools.places[locale])
+    number = str(_between(rnd, 1, 250))
     if rnd.random() < 0.1:
-        number += rnd.choice(["a", "b", "-2", " A"])
-    return rnd.choice(pools.streets[locale]), number, postal, city, region
+        number += _pick(rnd, ["a", "b", "-2", " A"])
+    return _pick(rnd, pools.streets[locale]), number, postal, city, region
 
 
+@lru_cache(maxsize=65536)
 def _ascii(text: str) -> str:
     text = text.replace("ß", "ss").replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
     text = text.replace("Ä", "Ae").replace("Ö", "Oe").replace("Ü", "Ue")
@@ -677,6 +744,12 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in decomposed if ord(ch) < 128)
 
 
+@lru_cache(maxsize=65536)
+def _slug(text: str) -> str:
+    return "".join(ch for ch in _ascii(text).lower() if ch.isalnum()) or "x"
+
+
+@lru_cache(maxsize=65536)
 def _umlauts_out(text: str) -> str:
     return (
         text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
@@ -685,44 +758,29 @@ def _umlauts_out(text: str) -> str:
 
 
 def _person_email(given: str, family: str, locale: str, rnd: random.Random) -> str:
-    g = "".join(ch for ch in _ascii(given).lower() if ch.isalnum()) or "x"
-    f = "".join(ch for ch in _ascii(family).lower() if ch.isalnum()) or "x"
-    style = rnd.randrange(5)
+    g, f = _slug(given), _slug(family)
+    style = _below(rnd, 5)
     local = [f"{g}.{f}", f"{g[0]}.{f}", f"{g}{f}", f"{f}.{g}", f"{g}_{f}"][style]
     if rnd.random() < 0.5:
-        local += str(rnd.randint(1, 999))
-    return f"{local}@{rnd.choice(_EMAIL_DOMAINS[locale])}"
+        local += str(_between(rnd, 1, 999))
+    return f"{local}@{_pick(rnd, _EMAIL_DOMAINS[locale])}"
 
 
 def _phone_digits(locale: str, *, mobile: bool, rnd: random.Random) -> str:
     """National significant number (no trunk prefix, no country code)."""
+    mobile_heads, land_heads, length = _PHONE_PLAN[_COUNTRY[locale]]
+    head = _pick(rnd, mobile_heads if mobile else land_heads)
+    k = length - len(head)
+    return head + f"{int(rnd.random() * 10**k):0{k}d}"
 
-    def digits(k: int) -> str:
-        return "".join(str(rnd.randrange(10)) for _ in range(k))
 
-    country = _COUNTRY[locale]
-    if country == "NL":
-        return (
-            "6" + str(rnd.randint(1, 5)) + digits(7)
-            if mobile
-            else rnd.choice(["20", "10", "30", "70", "40", "50"])
-            + str(rnd.randint(2, 8))
-            + digits(6)
-        )
-    if country == "DE":
-        return (
-            rnd.choice(["151", "152", "160", "170", "171", "176"]) + digits(8)
-            if mobile
-            else rnd.choice(["30", "40", "89", "221", "69"]) + str(rnd.randint(2, 9)) + digits(6)
-        )
-    if country == "IN":
-        return (
-            str(rnd.randint(7, 9)) + digits(9)
-            if mobile
-            else rnd.choice(["11", "22", "80", "44"]) + str(rnd.randint(2, 6)) + digits(7)
-        )
-    return "7" + str(rnd.choice([4, 5, 7, 8, 9])) + digits(8) if mobile else rnd.choice(
-        ["20", "121", "161", "113"]) + str(rnd.randint(2, 8)) + digits(6)  # fmt: skip
+# Country -> (mobile prefixes, landline area codes, digits of the national number).
+_PHONE_PLAN: dict[str, tuple[list[str], list[str], int]] = {
+    "NL": (["61", "62", "63", "64", "65"], ["20", "10", "30", "70", "40", "50"], 9),
+    "DE": (["151", "152", "160", "170", "171", "176"], ["302", "403", "895", "2214", "697"], 11),
+    "IN": (["98", "97", "96", "91", "88", "79", "70"], ["1123", "1126", "2224", "8025"], 10),
+    "GB": (["74", "75", "77", "78", "79"], ["207", "208", "203", "1132", "1214", "1612"], 10),
+}
 
 
 _CALLING = {"NL": "31", "DE": "49", "IN": "91", "GB": "44"}
@@ -734,7 +792,7 @@ def _format_phone(nsn: str, locale: str, rnd: random.Random) -> str:
         nsn[:1] if nsn.startswith("6") else nsn[:3],
         nsn[1:] if nsn.startswith("6") else nsn[3:],
     )
-    style = rnd.randrange(6)
+    style = _below(rnd, 6)
     if style == 0:
         return f"0{head}-{tail}"
     if style == 1:
@@ -761,12 +819,12 @@ def _tax_id(locale: str, rnd: random.Random) -> str:
     country = _COUNTRY[locale]
     if country == "NL":
         while True:  # RSIN with the eleven test, then the B01 suffix
-            body = [rnd.randrange(10) for _ in range(8)]
+            body = [_below(rnd, 10) for _ in range(8)]
             check = sum(d * w for d, w in zip(body, range(9, 1, -1), strict=True)) % 11
             if check < 10:
                 return "NL" + "".join(map(str, body)) + str(check) + "B01"
     if country == "DE":  # ISO 7064 MOD 11,10
-        body = [rnd.randint(1, 9)] + [rnd.randrange(10) for _ in range(7)]
+        body = [_between(rnd, 1, 9)] + [_below(rnd, 10) for _ in range(7)]
         product = 10
         for d in body:
             total = (d + product) % 10 or 10
@@ -774,15 +832,15 @@ def _tax_id(locale: str, rnd: random.Random) -> str:
         return "DE" + "".join(map(str, body)) + str((11 - product) % 10)
     if country == "GB":  # mod 97 over weights 8..2
         while True:
-            body = [rnd.randrange(10) for _ in range(7)]
+            body = [_below(rnd, 10) for _ in range(7)]
             total = sum(d * w for d, w in zip(body, range(8, 1, -1), strict=True))
             check = (-total) % 97
             if check < 100:
                 return "GB" + "".join(map(str, body)) + f"{check:02d}"
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # Indian PAN: AAAAA9999A, the 4th letter C = company
     return (
-        "".join(rnd.choice(letters) for _ in range(3)) + "C" + rnd.choice(letters)
-        + "".join(str(rnd.randrange(10)) for _ in range(4)) + rnd.choice(letters)
+        "".join(_pick(rnd, letters) for _ in range(3)) + "C" + _pick(rnd, letters)
+        + "".join(str(_below(rnd, 10)) for _ in range(4)) + _pick(rnd, letters)
     )  # fmt: skip
 
 
@@ -797,18 +855,18 @@ def _format_tax(tax_id: str, rnd: random.Random) -> str:
 
 def _variant(name: str, rnd: random.Random) -> str:
     options = _LATIN_VARIANTS.get(name)
-    return rnd.choice(options) if options and rnd.random() < 0.3 else name
+    return _pick(rnd, options) if options and rnd.random() < 0.3 else name
 
 
 def _typo(text: str, rnd: random.Random) -> str:
     if len(text) < 4:
         return text
-    i = rnd.randrange(1, len(text) - 1)
-    kind = rnd.randrange(4)
+    i = _below(rnd, 1, len(text) - 1)
+    kind = _below(rnd, 4)
     if kind == 0:  # swap neighbours
         return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
     if kind == 1:  # drop one
         return text[:i] + text[i + 1 :]
     if kind == 2:  # double one
         return text[:i] + text[i] + text[i:]
-    return text[:i] + rnd.choice("aeioulnrst") + text[i + 1 :]
+    return text[:i] + _pick(rnd, "aeioulnrst") + text[i + 1 :]
