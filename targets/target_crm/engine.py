@@ -1,0 +1,279 @@
+"""The publish engine: one batch of Singer records in, CRM outcomes out.
+
+Per batch: decide what each record needs (upsert, merge, archive, delete, or nothing),
+skip what the CRM already holds (same content hash, known remote id), map the rest, hand
+them to the profile (or, in a dry run, only look them up), then write results, errors and
+counts. Records are never dropped: each gets exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from target_crm.errors import BatchError, ProtocolError, RecordError
+from target_crm.mapping import CRMMapping
+from target_crm.profiles.base import ParentRef, Profile, WorkItem
+from target_crm.results import ACCEPTED, ErrorWriter, Ledger, Outcome, ResultsWriter, RunReport
+from target_crm.settings import Settings
+
+
+class Engine:
+    """Holds the run-wide pieces (profile, ledger, writers) and pushes batches."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mapping: CRMMapping,
+        profile: Profile,
+        logger: logging.Logger,
+        on_failure: Callable[[int], None],
+    ) -> None:
+        self.settings = settings
+        self.mapping = mapping
+        self.profile = profile
+        self.logger = logger
+        self.on_failure = on_failure
+        self.ledger = Ledger.from_results(settings.results_path)
+        # a dry run changes nothing, so it records nothing the hub would take as accepted
+        self.results = ResultsWriter(None if settings.dry_run else settings.results_path)
+        self.errors = ErrorWriter(None if settings.dry_run else settings.error_file)
+        self.report = RunReport(profile.name, settings.dry_run, settings.sample_size)
+        for (stream, key), entry in self.ledger.entries.items():
+            if stream == "customers" and entry.disposition == "live":
+                profile.parents.put(key, entry.object, entry.remote_id)
+
+    # -- building work items -------------------------------------------------------------
+
+    def _key(self, stream: str, record: dict[str, Any]) -> str:
+        return str(record.get("master_id" if stream == "customers" else "record_id") or "")
+
+    def _intent(self, stream: str, record: dict[str, Any]) -> str | None:
+        if stream == "customers":
+            if record.get("merged_into"):
+                return "merge"
+            if record.get("retired"):
+                return (
+                    None
+                    if self.settings.delete_policy == "ignore"
+                    else (self.settings.delete_policy)
+                )
+        elif record.get("retired"):
+            return (
+                None if self.settings.delete_policy == "ignore" else (self.settings.delete_policy)
+            )
+        return "upsert"
+
+    def build(
+        self, stream: str, records: list[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[WorkItem], list[Outcome], dict[str, str | None]]:
+        """Work items to send, outcomes already decided (skips, bad records), error fields."""
+        sm = self.mapping.streams.get(stream)
+        items: list[WorkItem] = []
+        done: list[Outcome] = []
+        fields: dict[str, str | None] = {}
+        for seq, rec in records:
+            key = self._key(stream, rec)
+            chash = rec.get("content_hash")
+            if sm is None:
+                done.append(
+                    Outcome(
+                        stream,
+                        key,
+                        "error",
+                        rec.get("remote_id"),
+                        chash,
+                        f"profile {self.profile.name} has no mapping for stream {stream!r} in "
+                        f"{self.mapping.path}; add one (the record is kept for the next run)",
+                        seq=seq,
+                    )
+                )
+                continue
+            if not key:
+                done.append(
+                    Outcome(
+                        stream,
+                        key,
+                        "error",
+                        None,
+                        chash,
+                        f"record in stream {stream} has no "
+                        f"{'master_id' if stream == 'customers' else 'record_id'}; "
+                        "the hub must send one",
+                        seq=seq,
+                    )
+                )
+                continue
+            intent = self._intent(stream, rec)
+            entry = self.ledger.get(stream, key)
+            remote = rec.get("remote_id") or (entry.remote_id if entry else None)
+            if not self.profile.remote_ids and entry is not None:
+                remote = key  # the key is the id in files and SQL tables
+            try:
+                om = sm.for_record(rec)
+            except RecordError as exc:
+                done.append(Outcome(stream, key, "error", remote, chash, str(exc), seq=seq))
+                fields[key] = exc.field
+                continue
+            item = WorkItem(
+                stream=stream,
+                key=key,
+                record=rec,
+                intent=intent or "upsert",
+                om=om,
+                remote_id=str(remote) if remote else None,
+                content_hash=chash,
+                seq=seq,
+                parent_key=(
+                    rec.get("organization_master_id")
+                    if stream == "customers"
+                    else rec.get("master_id")
+                ),
+                survivor_key=rec.get("merged_into"),
+            )
+            if intent is None:
+                done.append(item.outcome("skip"))  # retired, and the policy is ignore
+                continue
+            if (
+                entry is not None
+                and chash is not None
+                and entry.content_hash == chash
+                and entry.disposition == item.disposition
+                and (remote or not self.profile.remote_ids)
+            ):
+                # the CRM already holds exactly this version: no write call at all
+                done.append(item.outcome("skip"))
+                continue
+            if intent == "upsert":
+                try:
+                    item.payload = self._payload(item)
+                except RecordError as exc:
+                    done.append(item.outcome("error", error=str(exc)))
+                    fields[key] = exc.field
+                    continue
+            items.append(item)
+        return items, done, fields
+
+    def _payload(self, item: WorkItem) -> dict[str, Any]:
+        if self.profile.remote_ids:
+            return item.om.apply(item.record, item.key)
+        return item.om.apply_all(item.record, item.key)
+
+    # -- pushing -------------------------------------------------------------------------
+
+    def push(self, stream: str, records: list[tuple[int, dict[str, Any]]]) -> list[Outcome]:
+        """Push one batch of one stream; write results, errors and counts."""
+        items, outcomes, fields = self.build(stream, records)
+        upserts = [i for i in items if i.intent == "upsert"]
+        if stream == "customers":
+            # companies first, so persons in the same batch can point at them
+            upserts.sort(key=lambda i: 0 if i.om.name == "organization" else 1)
+        merges = [i for i in items if i.intent == "merge"]
+        retires = [i for i in items if i.intent in ("archive", "delete")]
+        outcomes += self._guard(upserts, self._upsert)
+        for item in merges:
+            outcomes += self._guard([item], self._merge)
+        outcomes += self._guard(retires, self._retire)
+        self._record(outcomes, fields)
+        return outcomes
+
+    def _guard(
+        self, items: list[WorkItem], step: Callable[[list[WorkItem]], list[Outcome]]
+    ) -> list[Outcome]:
+        """Run a step; a failed request turns into error outcomes for its records."""
+        if not items:
+            return []
+        try:
+            return step(items)
+        except (BatchError, ProtocolError) as exc:
+            return [i.outcome("error", error=str(exc)) for i in items]
+
+    def _upsert(self, items: list[WorkItem]) -> list[Outcome]:
+        if self.settings.dry_run:
+            return self.profile.plan_upsert(items)
+        return self.profile.upsert(items)
+
+    def _retire(self, items: list[WorkItem]) -> list[Outcome]:
+        known: list[WorkItem] = []
+        out: list[Outcome] = []
+        for it in items:
+            if not it.remote_id and self.profile.remote_ids:
+                found = self.profile.lookup(it.om.object, it.om.external_id, [it.key])
+                it.remote_id = found.get(it.key)
+            if not it.remote_id and self.profile.remote_ids:
+                out.append(it.outcome("skip"))  # never reached the CRM: nothing to retire
+            else:
+                known.append(it)
+        if self.settings.dry_run:
+            return out + [it.outcome(it.intent) for it in known]
+        return out + self.profile.retire(known) if known else out
+
+    def _merge(self, items: list[WorkItem]) -> list[Outcome]:
+        item = items[0]
+        assert item.survivor_key is not None  # noqa: S101 - set for every merge item
+        loser = item.remote_id
+        if not loser and self.profile.remote_ids:
+            loser = self.profile.lookup(item.om.object, item.om.external_id, [item.key]).get(
+                item.key
+            )
+        elif not self.profile.remote_ids:
+            loser = item.key
+        survivor = self.profile.resolve_parent(item.survivor_key)
+        if survivor is None or (self.profile.remote_ids and not survivor.remote_id):
+            return [
+                item.outcome(
+                    "error",
+                    error=f"cannot merge {item.key} into {item.survivor_key}: the surviving "
+                    f"record is not in {self.profile.name} yet; it is retried on the next run",
+                )
+            ]
+        if not loser:
+            # the merged-away record never reached the CRM: nothing to merge, nothing lost
+            self.profile.parents.put(item.key, survivor.object, survivor.remote_id)
+            return [item.outcome("skip", remote_id=survivor.remote_id)]
+        item.remote_id = loser
+        if self.settings.dry_run:
+            return [item.outcome("merge" if self.profile.has_merge else "archive")]
+        if self.profile.has_merge:
+            outcome = self.profile.merge(item, loser, survivor)
+        else:
+            self.profile.reparent(item, loser, survivor)
+            item.intent = "archive"
+            outcome = self.profile.retire([item])[0]
+            item.intent = "merge"
+            outcome.disposition = "merged"
+        if outcome.action in ACCEPTED:
+            self.profile.parents.put(item.key, survivor.object, survivor.remote_id)
+        return [outcome]
+
+    def _record(self, outcomes: list[Outcome], fields: dict[str, str | None]) -> None:
+        for o in outcomes:
+            if (
+                o.action in ("create", "update")
+                and o.stream == "customers"
+                and not (self.settings.dry_run)
+            ):
+                self.profile.parents.put(o.key, o.object, o.remote_id)
+            if o.action == "error":
+                self.on_failure(o.seq)
+                self.logger.warning("record %s/%s failed: %s", o.stream, o.key, _mask(o.error))
+            elif not self.settings.dry_run:
+                self.ledger.record_line(o.line(""))
+        self.results.write(outcomes)
+        self.errors.write(outcomes, fields)
+        self.report.add(outcomes)
+
+    def close(self) -> None:
+        """Close the writers."""
+        self.results.close()
+        self.errors.close()
+
+
+def _mask(text: str | None) -> str:
+    from target_crm.results import mask_pii
+
+    return mask_pii(text or "")
+
+
+__all__ = ["Engine", "ParentRef"]

@@ -1,0 +1,423 @@
+"""CRM mapping files: canonical fields -> CRM fields, with value maps and field rules.
+
+A mapping file (``mappings/crm/<profile>.yml``) says, per Singer stream, which CRM object a
+record goes to and how each CRM field gets its value. It is loaded and checked once, at the
+start of a run, and compiled into small functions so applying it costs a few microseconds
+per record. The format is documented in docs/targets/target-crm.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from target_crm.errors import ConfigurationError, RecordError
+
+Step = str | int
+_PATH_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\.")
+_FIELD_KEYS = {
+    "from",
+    "template",
+    "value",
+    "join",
+    "values",
+    "strict",
+    "picklist",
+    "max_length",
+    "truncate",
+    "required",
+    "default",
+    "type",
+}
+_TYPES = {"string", "boolean", "number", "integer", "date", "datetime", "raw", "json"}
+RELATED_STREAMS = ("orders", "interactions", "tickets")
+KNOWN_STREAMS = ("customers", *RELATED_STREAMS)
+
+
+def parse_path(text: str) -> tuple[Step, ...]:
+    """Parse ``addresses[0].city`` into ``("addresses", 0, "city")``."""
+    steps: list[Step] = []
+    pos = 0
+    while pos < len(text):
+        m = _PATH_RE.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"cannot read field path {text!r} at position {pos}")
+        if m.group(1):
+            steps.append(m.group(1))
+        elif m.group(2):
+            steps.append(int(m.group(2)))
+        pos = m.end()
+    if not steps or not isinstance(steps[0], str):
+        raise ValueError(f"field path {text!r} must start with a field name")
+    return tuple(steps)
+
+
+def get_path(record: Mapping[str, Any], steps: tuple[Step, ...]) -> Any:
+    """Follow a parsed path into a record; None when any step is missing."""
+    value: Any = record
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(value, list) or step >= len(value):
+                return None
+            value = value[step]
+        else:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        if value is None:
+            return None
+    return value
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one CRM field gets its value from a canonical record."""
+
+    target: str
+    source: tuple[Step, ...] | None = None
+    source_text: str | None = None
+    template: str | None = None
+    template_paths: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    constant: Any = None
+    join: str | None = None
+    values: Mapping[str, Any] | None = None
+    strict: bool = False
+    picklist: frozenset[str] | None = None
+    max_length: int | None = None
+    truncate: bool = False
+    required: bool = False
+    default: Any = None
+    type: str = "string"
+
+    def describe_source(self) -> str:
+        """Where the value comes from, for messages."""
+        return self.source_text or "a constant"
+
+    def extract(self, record: Mapping[str, Any]) -> Any:
+        """The raw value before conversion (path, template or constant)."""
+        if self.source is not None:
+            return get_path(record, self.source)
+        if self.template is not None:
+            parts = {}
+            for name, steps in self.template_paths:
+                v = get_path(record, steps)
+                parts[name] = "" if v is None else v
+            text = " ".join(self.template.format_map(parts).split())
+            return text or None
+        return self.constant
+
+    def convert(self, value: Any, key: str, object_name: str) -> Any:
+        """Apply join, value map, picklist, type and length rules; raise RecordError."""
+        if isinstance(value, list) and self.type not in ("raw", "json"):
+            value = (self.join or ";").join(str(v) for v in value if v is not None) or None
+        if self.values is not None and value is not None and not isinstance(value, dict):
+            lookup = str(value).lower() if isinstance(value, str) else value
+            if lookup in self.values:
+                value = self.values[lookup]
+            elif value in self.values:
+                value = self.values[value]
+            elif self.strict:
+                raise RecordError(
+                    f"record {key}: value {value!r} for {object_name}.{self.target} "
+                    f"(from {self.describe_source()}) is not in the value map; add it to the "
+                    "mapping's values or fix the source",
+                    field=self.target,
+                )
+        if _is_empty(value):
+            value = self.default
+        if _is_empty(value):
+            if self.required:
+                raise RecordError(
+                    f"record {key}: {object_name}.{self.target} is required by the CRM but "
+                    f"{self.describe_source()} has no value; fill it in the source or give "
+                    "the field a default in the mapping",
+                    field=self.target,
+                )
+            return None
+        value = _convert_type(value, self.type, key, object_name, self.target)
+        if self.picklist is not None and str(value) not in self.picklist:
+            raise RecordError(
+                f"record {key}: {value!r} is not a valid picklist value for "
+                f"{object_name}.{self.target} (allowed: {', '.join(sorted(self.picklist))})",
+                field=self.target,
+            )
+        limit = self.max_length
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            if not self.truncate:
+                raise RecordError(
+                    f"record {key}: value for {object_name}.{self.target} is "
+                    f"{len(value)} characters, the CRM field holds {limit}; "
+                    "shorten it in the source or set truncate: true in the mapping",
+                    field=self.target,
+                )
+            value = value[:limit]
+        return value
+
+
+def _convert_type(value: Any, kind: str, key: str, object_name: str, target: str) -> Any:
+    try:
+        if kind == "string":
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, dict):
+                return json.dumps(value, ensure_ascii=False, sort_keys=True)
+            return str(value)
+        if kind == "boolean":
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "y", "ja", "j")
+            return bool(value)
+        if kind == "number":
+            return float(value) if not isinstance(value, int | float) else value
+        if kind == "integer":
+            return int(value)
+        if kind == "date":
+            return str(value)[:10]
+        if kind == "datetime":
+            return str(value)
+        if kind == "json":
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return value
+    except (TypeError, ValueError) as exc:
+        raise RecordError(
+            f"record {key}: value {value!r} for {object_name}.{target} is not a valid {kind}",
+            field=target,
+        ) from exc
+
+
+@dataclass
+class ObjectMapping:
+    """One CRM object a stream (or one kind of customer) is written to."""
+
+    name: str
+    object: str
+    external_id: str
+    fields: list[FieldSpec]
+    links: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, record: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Build the CRM payload of one record (None values dropped)."""
+        out: dict[str, Any] = {}
+        for spec in self.fields:
+            value = spec.convert(spec.extract(record), key, self.object)
+            if value is not None:
+                out[spec.target] = value
+        return out
+
+    def apply_all(self, record: Mapping[str, Any], key: str) -> dict[str, Any]:
+        """Like ``apply`` but keeps None values (SQL and CSV rows need every column)."""
+        return {
+            spec.target: spec.convert(spec.extract(record), key, self.object)
+            for spec in self.fields
+        }
+
+
+@dataclass
+class StreamMapping:
+    """Mapping of one Singer stream: one object, or one per customer kind."""
+
+    stream: str
+    objects: dict[str, ObjectMapping]
+
+    def for_record(self, record: Mapping[str, Any]) -> ObjectMapping:
+        """The object mapping a record goes to (customers by ``kind``)."""
+        if len(self.objects) == 1:
+            return next(iter(self.objects.values()))
+        kind = record.get("kind") or (
+            "organization"
+            if record.get("organization_name") and not record.get("family_name")
+            else "person"
+        )
+        try:
+            return self.objects[str(kind)]
+        except KeyError:
+            raise RecordError(
+                f"record {record.get('master_id')}: kind {kind!r} has no mapping in stream "
+                f"{self.stream} (known: {', '.join(self.objects)})",
+                field="kind",
+            ) from None
+
+
+@dataclass
+class CRMMapping:
+    """A loaded, checked mapping file."""
+
+    path: Path
+    profile: str
+    streams: dict[str, StreamMapping]
+    custom_fields: dict[str, set[str]]
+    options: dict[str, Any]
+
+    def objects(self) -> list[ObjectMapping]:
+        """Every object mapping in the file."""
+        return [om for sm in self.streams.values() for om in sm.objects.values()]
+
+    def check_fields(
+        self,
+        known: Callable[[str], set[str] | None],
+    ) -> None:
+        """Raise ConfigurationError listing every CRM field the profile does not know."""
+        problems = []
+        for sm in self.streams.values():
+            for om in sm.objects.values():
+                fields = known(om.object)
+                if fields is None:
+                    continue
+                allowed = fields | self.custom_fields.get(om.object, set())
+                for name in [om.external_id, *(s.target for s in om.fields)]:
+                    if name and name not in allowed:
+                        problems.append(
+                            f"{self.path}: stream {sm.stream} ({om.name}) maps to field "
+                            f"{name!r}, which the {self.profile} profile does not know on "
+                            f"{om.object}; fix the name or declare it under "
+                            f"custom_fields.{om.object} if you created it in the CRM"
+                        )
+        if problems:
+            raise ConfigurationError(problems)
+
+
+def _compile_field(
+    target: str, spec: Any, value_maps: Mapping[str, Any], where: str, problems: list[str]
+) -> FieldSpec | None:
+    if isinstance(spec, str):
+        spec = {"from": spec}
+    if not isinstance(spec, dict):
+        problems.append(f"{where}: field {target!r} must be a path string or a mapping")
+        return None
+    unknown = set(spec) - _FIELD_KEYS
+    if unknown:
+        problems.append(
+            f"{where}: field {target!r} has unknown keys {sorted(unknown)} "
+            f"(allowed: {sorted(_FIELD_KEYS)})"
+        )
+    kind = spec.get("type", "string")
+    if kind not in _TYPES:
+        problems.append(f"{where}: field {target!r} has type {kind!r}; use one of {sorted(_TYPES)}")
+    values = spec.get("values")
+    if isinstance(values, str):
+        if values not in value_maps:
+            problems.append(f"{where}: field {target!r} uses value map {values!r}, not defined")
+            values = None
+        else:
+            values = value_maps[values]
+    if values is not None:
+        values = {(k.lower() if isinstance(k, str) else k): v for k, v in dict(values).items()}
+    source = template = None
+    template_paths: tuple[tuple[str, tuple[Step, ...]], ...] = ()
+    try:
+        if "from" in spec:
+            source = parse_path(str(spec["from"]))
+        elif "template" in spec:
+            template = str(spec["template"])
+            names = re.findall(r"\{([^{}]+)\}", template)
+            template_paths = tuple((f"f{i}", parse_path(n)) for i, n in enumerate(names))
+            counter = iter(range(len(names)))
+            # placeholders become f0, f1 ... so paths like addresses[0].city are ours to read
+            template = re.sub(r"\{([^{}]+)\}", lambda m: "{f" + str(next(counter)) + "}", template)
+        elif "value" not in spec:
+            problems.append(f"{where}: field {target!r} needs one of from, template or value")
+    except ValueError as exc:
+        problems.append(f"{where}: field {target!r}: {exc}")
+    picklist = spec.get("picklist")
+    return FieldSpec(
+        target=target,
+        source=source,
+        source_text=str(spec["from"])
+        if "from" in spec
+        else (f"template {spec['template']!r}" if "template" in spec else None),
+        template=template,
+        template_paths=template_paths,
+        constant=spec.get("value"),
+        join=spec.get("join"),
+        values=values,
+        strict=bool(spec.get("strict", False)),
+        picklist=frozenset(str(p) for p in picklist) if picklist is not None else None,
+        max_length=int(spec["max_length"]) if spec.get("max_length") is not None else None,
+        truncate=bool(spec.get("truncate", False)),
+        required=bool(spec.get("required", False)),
+        default=spec.get("default"),
+        type=kind,
+    )
+
+
+def _compile_object(
+    name: str, raw: Any, value_maps: Mapping[str, Any], where: str, problems: list[str]
+) -> ObjectMapping | None:
+    if not isinstance(raw, dict) or "object" not in raw or "fields" not in raw:
+        problems.append(f"{where}: needs 'object' and 'fields'")
+        return None
+    fields = []
+    for target, spec in (raw.get("fields") or {}).items():
+        compiled = _compile_field(str(target), spec, value_maps, where, problems)
+        if compiled is not None:
+            fields.append(compiled)
+    return ObjectMapping(
+        name=name,
+        object=str(raw["object"]),
+        external_id=str(raw.get("external_id") or ""),
+        fields=fields,
+        links=dict(raw.get("links") or {}),
+    )
+
+
+def load_mapping(path: Path, profile: str) -> CRMMapping:
+    """Load and check a mapping file; raise ConfigurationError listing every problem."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read mapping file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"mapping file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("streams"), dict):
+        raise ConfigurationError(f"mapping file {path} needs a top-level 'streams' mapping")
+    problems: list[str] = []
+    if raw.get("profile") not in (None, profile):
+        problems.append(f"{path} is a mapping for profile {raw.get('profile')!r}, not {profile!r}")
+    value_maps = raw.get("value_maps") or {}
+    streams: dict[str, StreamMapping] = {}
+    for stream, body in raw["streams"].items():
+        where = f"{path}: stream {stream}"
+        if stream not in KNOWN_STREAMS:
+            problems.append(f"{where}: unknown stream (known: {', '.join(KNOWN_STREAMS)})")
+            continue
+        objects: dict[str, ObjectMapping] = {}
+        if isinstance(body, dict) and "object" not in body:
+            for kind, sub in body.items():
+                om = _compile_object(kind, sub, value_maps, f"{where} ({kind})", problems)
+                if om is not None:
+                    objects[str(kind)] = om
+        else:
+            om = _compile_object(stream, body, value_maps, where, problems)
+            if om is not None:
+                objects[stream] = om
+        streams[stream] = StreamMapping(stream=stream, objects=objects)
+    custom = {
+        str(obj): {str(f) for f in (names or [])}
+        for obj, names in (raw.get("custom_fields") or {}).items()
+    }
+    if problems:
+        raise ConfigurationError(problems)
+    return CRMMapping(
+        path=path,
+        profile=profile,
+        streams=streams,
+        custom_fields=custom,
+        options=dict(raw.get("options") or {}),
+    )
+
+
+def default_mapping_path(name: str) -> Path:
+    """Find ``mappings/crm/<name>.yml``: in the working directory, else in the checkout."""
+    local = Path.cwd() / "mappings" / "crm" / f"{name}.yml"
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parents[2] / "mappings" / "crm" / f"{name}.yml"

@@ -1,0 +1,284 @@
+"""What the CRM accepted: the results file, the error file, the ledger and the run report.
+
+The results file is the target's output contract (one JSON line per record, appended and
+flushed per batch); the hub reads it to record remote ids and retry lists. The same file,
+read back at the start of the next run, is the ledger that lets the target skip a re-sent
+record whose content hash it already pushed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+ACTIONS = ("create", "update", "merge", "archive", "delete", "skip", "error")
+ACCEPTED = frozenset({"create", "update", "merge", "archive", "delete", "skip"})
+_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+_PHONE_RE = re.compile(r"\+?\d[\d \-]{6,}(\d{2})")
+
+
+def mask_pii(text: str) -> str:
+    """Mask emails and phone numbers in a message meant for logs."""
+    text = _EMAIL_RE.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return _PHONE_RE.sub(lambda m: f"***{m.group(1)}", text)
+
+
+def now_iso() -> str:
+    """UTC timestamp, second precision, for result lines."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Outcome:
+    """What happened to one record in the CRM."""
+
+    stream: str
+    key: str
+    action: str
+    remote_id: str | None = None
+    content_hash: str | None = None
+    error: str | None = None
+    object: str | None = None
+    payload: dict[str, Any] | None = None
+    disposition: str = "live"
+    seq: int = 0
+
+    def line(self, at: str) -> dict[str, Any]:
+        """The results-file line (the output contract)."""
+        return {
+            "stream": self.stream,
+            "key": self.key,
+            "action": self.action,
+            "remote_id": self.remote_id,
+            "content_hash": self.content_hash,
+            "error": self.error,
+            "at": at,
+            "object": self.object,
+            "disposition": self.disposition,
+        }
+
+
+@dataclass
+class LedgerEntry:
+    """The last accepted push of one record, read back from earlier results."""
+
+    remote_id: str | None
+    content_hash: str | None
+    object: str | None
+    disposition: str
+
+
+class Ledger:
+    """Last accepted (remote id, content hash, object, disposition) per stream and key."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], LedgerEntry] = {}
+
+    @classmethod
+    def from_results(cls, path: Path | None) -> Ledger:
+        """Read a results file of earlier runs (missing file: empty ledger)."""
+        ledger = cls()
+        if path is None or not path.exists():
+            return ledger
+        with path.open("rb") as fh:
+            for raw in fh:
+                if not raw.strip():
+                    continue
+                try:
+                    line = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue  # a line cut by a crash mid-write: the record is simply re-pushed
+                ledger.record_line(line)
+        return ledger
+
+    def record_line(self, line: dict[str, Any]) -> None:
+        """Take one results line into account (errors do not change what the CRM holds)."""
+        if line.get("action") not in ACCEPTED:
+            return
+        k = (str(line["stream"]), str(line["key"]))
+        old = self.entries.get(k)
+        remote = line.get("remote_id") or (old.remote_id if old else None)
+        if line.get("action") == "skip" and old is not None:
+            return
+        self.entries[k] = LedgerEntry(
+            remote_id=remote,
+            content_hash=line.get("content_hash"),
+            object=line.get("object") or (old.object if old else None),
+            disposition=str(line.get("disposition") or "live"),
+        )
+
+    def get(self, stream: str, key: str) -> LedgerEntry | None:
+        """The entry of one record, if it was ever accepted."""
+        return self.entries.get((stream, key))
+
+
+class ResultsWriter:
+    """Appends result lines (JSONL) and flushes per batch; thread safe."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._fh: Any = None
+        self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = path.open("ab")
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        """Append one batch of outcomes and flush."""
+        if self._fh is None or not outcomes:
+            return
+        at = now_iso()
+        data = b"".join(orjson.dumps(o.line(at)) + b"\n" for o in outcomes)
+        with self._lock:
+            self._fh.write(data)
+            self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+ERROR_COLUMNS = ("stream", "key", "object", "remote_id", "content_hash", "field", "error", "at")
+
+
+class ErrorWriter:
+    """The error file: every failed record with the CRM's message (CSV or JSONL by suffix)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.count = 0
+        self._lock = threading.Lock()
+        self._fh: TextIO | None = None
+        self._csv = path is not None and path.suffix.lower() == ".csv"
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            new = not path.exists() or path.stat().st_size == 0
+            self._fh = path.open("a", encoding="utf-8", newline="")
+            if self._csv and new:
+                csv.writer(self._fh).writerow(ERROR_COLUMNS)
+                self._fh.flush()
+
+    def write(self, outcomes: list[Outcome], fields: dict[str, str | None] | None = None) -> None:
+        """Append the failed outcomes of one batch and flush."""
+        failed = [o for o in outcomes if o.action == "error"]
+        if not failed:
+            return
+        at = now_iso()
+        with self._lock:
+            self.count += len(failed)
+            if self._fh is None:
+                return
+            if self._csv:
+                buf = io.StringIO()
+                w = csv.writer(buf)
+                for o in failed:
+                    w.writerow(
+                        [
+                            o.stream,
+                            o.key,
+                            o.object or "",
+                            o.remote_id or "",
+                            o.content_hash or "",
+                            (fields or {}).get(o.key) or "",
+                            o.error,
+                            at,
+                        ]
+                    )
+                self._fh.write(buf.getvalue())
+            else:
+                for o in failed:
+                    row = dict(
+                        zip(
+                            ERROR_COLUMNS,
+                            [
+                                o.stream,
+                                o.key,
+                                o.object,
+                                o.remote_id,
+                                o.content_hash,
+                                (fields or {}).get(o.key),
+                                o.error,
+                                at,
+                            ],
+                            strict=True,
+                        )
+                    )
+                    self._fh.write(orjson.dumps(row).decode() + "\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class RunReport:
+    """Counts and samples per stream and action; written at the end of a run."""
+
+    profile: str
+    dry_run: bool
+    sample_size: int = 5
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = field(default_factory=now_iso)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        """Count a batch of outcomes and keep the first few of each action as a sample."""
+        with self._lock:
+            for o in outcomes:
+                self.counts[o.stream][o.action] += 1
+                bucket = self.samples[o.stream][o.action]
+                if len(bucket) < self.sample_size:
+                    bucket.append(
+                        {
+                            "key": o.key,
+                            "object": o.object,
+                            "remote_id": o.remote_id,
+                            "error": o.error,
+                            "payload": o.payload,
+                        }
+                    )
+
+    def as_dict(self, error_file: Path | None, results_file: Path | None) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        total: Counter[str] = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        return {
+            "profile": self.profile,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at,
+            "finished_at": now_iso(),
+            "totals": {a: total.get(a, 0) for a in ACTIONS},
+            "streams": {
+                s: {a: c.get(a, 0) for a in ACTIONS} for s, c in sorted(self.counts.items())
+            },
+            "samples": {s: dict(v) for s, v in self.samples.items()},
+            "error_file": str(error_file) if error_file else None,
+            "results_file": str(results_file) if results_file else None,
+        }
+
+    def summary_line(self) -> str:
+        """One line for the log: totals per action."""
+        total: Counter[str] = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        parts = ", ".join(f"{a} {total.get(a, 0)}" for a in ACTIONS)
+        return f"{'dry run, would do: ' if self.dry_run else ''}{parts}"
