@@ -1,0 +1,196 @@
+"""Turn a batch (list of canonical dicts, or a DataFrame) into raw column arrays.
+
+Only cheap, column-at-a-time Python here: list comprehensions over the records, one per
+field, and ``pandas.Series.explode`` for the multi-valued fields. Values are not touched
+except that non-text scalars are set aside as type problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmhub_dedupe.normalize.errors import NormalizeInputError
+
+SCALAR_FIELDS = (
+    "record_id", "source", "updated_at", "kind", "given_name", "family_name", "name_particle",
+    "name_prefix", "name_suffix", "full_name", "organization_name", "legal_form", "birth_date",
+)  # fmt: skip
+LIST_FIELDS = ("emails", "phones", "tax_ids")
+ADDRESS_FIELDS = ("street", "house_number", "postal_code", "city", "country")
+
+ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
+
+
+@dataclass
+class RawColumns:
+    """The batch as aligned object arrays (row i = record i)."""
+
+    n: int
+    scalars: dict[str, ObjectArray]
+    lists: dict[str, tuple[np.ndarray[Any, np.dtype[np.intp]], ObjectArray]]
+    """field -> (row index of each value, the values), in row order."""
+    address: dict[str, ObjectArray]
+    extras: dict[str, ObjectArray]
+    type_problems: list[tuple[int, str, object]] = field(default_factory=list)
+    """(row, field, value) of values with a wrong type; they are treated as missing."""
+
+
+def object_array(values: Iterable[Any], n: int) -> ObjectArray:
+    """An object array that never broadcasts nested lists."""
+    return np.fromiter(values, dtype=object, count=n)
+
+
+def _text_or_problem(
+    array: ObjectArray, name: str, problems: list[tuple[int, str, object]]
+) -> ObjectArray:
+    """Keep str and None; numbers become text; anything else is a type problem (-> None)."""
+    kind = pd.api.types.infer_dtype(array, skipna=True)
+    if kind in ("string", "empty"):
+        return array
+    out = array.copy()
+    for index, value in enumerate(array):
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, float):
+            out[index] = (
+                None if value != value else (str(int(value)) if value.is_integer() else str(value))
+            )
+        elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+            out[index] = str(value)
+        elif name in ("birth_date", "updated_at") and hasattr(value, "isoformat"):
+            out[index] = value  # date/datetime objects are understood downstream
+        else:
+            problems.append((index, name, value))
+            out[index] = None
+    return out
+
+
+def _flatten(
+    column: ObjectArray, name: str, problems: list[tuple[int, str, object]]
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], ObjectArray]:
+    series = pd.Series(column, dtype=object).explode()
+    series = series[series.notna()]
+    rows = series.index.to_numpy(dtype=np.intp)
+    values = series.to_numpy(dtype=object, copy=True)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind not in ("string", "empty"):
+        keep = np.ones(len(values), dtype=bool)
+        for index, value in enumerate(values):
+            if isinstance(value, str):
+                continue
+            if (
+                isinstance(value, int | np.integer)
+                and not isinstance(value, bool)
+                and name != "emails"
+            ):
+                values[index] = str(value)
+            else:
+                problems.append((int(rows[index]), name, value))
+                keep[index] = False
+        rows, values = rows[keep], values[keep]
+    # "a@x.nl; b@y.nl" in one cell: split on ; | and (for emails) on commas
+    separators = (";", "|", ",") if name == "emails" else (";", "|")
+    multi = np.fromiter(
+        (any(s in v for s in separators) for v in values), dtype=bool, count=len(values)
+    )
+    if multi.any():
+        new_rows: list[int] = []
+        new_values: list[str] = []
+        for row, value, split in zip(rows, values, multi, strict=True):
+            if not split:
+                new_rows.append(int(row))
+                new_values.append(value)
+                continue
+            text = value
+            for sep in separators[1:]:
+                text = text.replace(sep, separators[0])
+            for part in text.split(separators[0]):
+                if part.strip():
+                    new_rows.append(int(row))
+                    new_values.append(part.strip())
+        rows = np.asarray(new_rows, dtype=np.intp)
+        values = object_array(new_values, len(new_values))
+    return rows, values
+
+
+def _first_address(column: ObjectArray, problems: list[tuple[int, str, object]]) -> ObjectArray:
+    def first(index: int, value: object) -> Mapping[str, Any] | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            return value
+        if isinstance(value, list | tuple | np.ndarray):
+            if len(value) == 0:
+                return None
+            head = value[0]
+            if isinstance(head, Mapping):
+                return head
+        if isinstance(value, float) and value != value:
+            return None
+        problems.append((index, "addresses", value))
+        return None
+
+    return object_array((first(i, v) for i, v in enumerate(column)), len(column))
+
+
+def read_batch(
+    records: Iterable[Mapping[str, Any]] | pd.DataFrame, extra_fields: Sequence[str]
+) -> RawColumns:
+    """Columns of the batch; raises :class:`NormalizeInputError` for non-mapping records."""
+    problems: list[tuple[int, str, object]] = []
+    if isinstance(records, pd.DataFrame):
+        frame = records.reset_index(drop=True)
+        n = len(frame)
+
+        def column(name: str) -> ObjectArray:
+            if name in frame.columns:
+                values = frame[name].to_numpy(dtype=object)
+                return (
+                    object_array((None if v is pd.NA or v is pd.NaT else v for v in values), n)
+                    if frame[name].dtype != object
+                    else values.copy()
+                )
+            return np.full(n, None, dtype=object)
+
+        extras_column = column("extras")
+        addresses = column("addresses")
+    else:
+        rows = records if isinstance(records, list) else list(records)
+        n = len(rows)
+        bad = [i for i, record in enumerate(rows) if not isinstance(record, Mapping)]
+        if bad:
+            shown = ", ".join(f"#{i} ({type(rows[i]).__name__})" for i in bad[:5])
+            raise NormalizeInputError(
+                f"{len(bad)} record(s) of the batch are not mappings of canonical fields:"
+                f" {shown}; run validate_canonical first and quarantine its failures",
+                positions=bad,
+            )
+
+        def column(name: str) -> ObjectArray:
+            return object_array((record.get(name) for record in rows), n)
+
+        extras_column = column("extras")
+        addresses = column("addresses")
+
+    scalars = {name: _text_or_problem(column(name), name, problems) for name in SCALAR_FIELDS}
+    lists = {name: _flatten(column(name), name, problems) for name in LIST_FIELDS}
+    first = _first_address(addresses, problems)
+    present = [i for i, a in enumerate(first) if a is not None] if n else []
+    address: dict[str, ObjectArray] = {}
+    for name in ADDRESS_FIELDS:
+        values = np.full(n, None, dtype=object)
+        if present:
+            values[present] = object_array((first[i].get(name) for i in present), len(present))
+        address[name] = _text_or_problem(values, f"addresses.{name}", problems)
+    extras: dict[str, ObjectArray] = {}
+    for name in extra_fields:
+        values = object_array(
+            (e.get(name) if isinstance(e, Mapping) else None for e in extras_column), n
+        )
+        extras[name] = _text_or_problem(values, f"extras.{name}", problems)
+    return RawColumns(n, scalars, lists, address, extras, problems)

@@ -1,0 +1,15 @@
+"""Errors of the normalize stage."""
+
+from __future__ import annotations
+
+
+class NormalizeInputError(ValueError):
+    """The batch breaks the input contract (not mappings, missing or duplicate record_id).
+
+    These are the hard failures that ``crmhub_dedupe.validate.validate_canonical`` reports
+    as quarantine reasons: validate first, quarantine those records, normalize the rest.
+    """
+
+    def __init__(self, message: str, *, positions: list[int]) -> None:
+        super().__init__(message)
+        self.positions = positions

@@ -1,0 +1,450 @@
+"""Build the normalized frame the block/compare/score stages work on.
+
+Everything is column-at-a-time: each raw column is factorized, each DISTINCT value is
+normalized once (names, cities, postcodes and countries repeat a lot), and the results are
+spread back with numpy indexing. See docs/matching/normalize.md for the column contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmhub_dedupe.normalize._input import ObjectArray, RawColumns, object_array, read_batch
+from crmhub_dedupe.normalize.addresses import (
+    expand_street,
+    normalize_house_number,
+    split_house_number,
+)
+from crmhub_dedupe.normalize.countries import country_to_iso
+from crmhub_dedupe.normalize.dates import is_iso_timestamp, normalize_birth_date
+from crmhub_dedupe.normalize.emails import normalize_email
+from crmhub_dedupe.normalize.errors import NormalizeInputError
+from crmhub_dedupe.normalize.issues import count_by_reason, empty_issues, issues_frame
+from crmhub_dedupe.normalize.names import (
+    _parse_family,
+    _parse_full,
+    _parse_given,
+    given_keys,
+    phonetic,
+)
+from crmhub_dedupe.normalize.organizations import strip_legal_form
+from crmhub_dedupe.normalize.phones import normalize_phone
+from crmhub_dedupe.normalize.postcodes import postcode_check
+from crmhub_dedupe.normalize.taxids import normalize_tax_id
+from crmhub_dedupe.normalize.text import fold
+
+# The columns of NormalizedFrame.frame, in order (extra x_<name> columns follow).
+FRAME_COLUMNS = (
+    "record_id", "source", "updated_at", "kind",
+    "given", "given_raw", "given_initial", "family", "family_alt", "particle", "initials",
+    "full_name", "given_phonetic", "family_phonetic",
+    "org", "legal_form",
+    "email", "emails", "phone", "phones",
+    "street", "house_number", "postcode", "city", "country",
+    "birth_date", "tax_id", "tax_ids",
+    "flags",
+)  # fmt: skip
+TUPLE_COLUMNS = ("emails", "phones", "tax_ids", "flags")
+# A record with none of these is flagged no_matching_fields (x_<extra> columns count too).
+MATCHING_COLUMNS = (
+    "given", "family", "org", "email", "phone", "street", "postcode", "birth_date", "tax_id",
+)  # fmt: skip
+
+_EMPTY: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NormalizedFrame:
+    """The normalize stage's output: one row per record, and the problems it found."""
+
+    frame: pd.DataFrame
+    """One row per input record, RangeIndex 0..n-1, columns :data:`FRAME_COLUMNS` + x_<extra>."""
+    issues: pd.DataFrame
+    """record_id, field, code, message, value: one row per problem (see ``issues.ISSUE_CODES``)."""
+
+    def counts_by_reason(self) -> pd.DataFrame:
+        """Issue counts per reason code (code, severity, records, issues)."""
+        return count_by_reason(self.issues)
+
+
+def _distinct(
+    values: ObjectArray, func: Callable[[Any], Any]
+) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """(codes, results per distinct value); code -1 for missing values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, [func(u) for u in uniques]
+
+
+def _take(codes: np.ndarray[Any, Any], results: Sequence[Any]) -> ObjectArray:
+    table = np.empty(len(results) + 1, dtype=object)
+    for index, value in enumerate(results):
+        table[index] = value
+    table[-1] = None
+    taken: ObjectArray = table[codes]
+    return taken
+
+
+def _map(values: ObjectArray, func: Callable[[Any], Any]) -> ObjectArray:
+    codes, results = _distinct(values, func)
+    return _take(codes, results)
+
+
+def _present(values: ObjectArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    return ~pd.isna(values)
+
+
+def _pair_keys(left: ObjectArray, right: ObjectArray) -> ObjectArray:
+    """One hashable key per row for normalizing (value, context) pairs once per distinct pair."""
+    return object_array(
+        (None if v is None else (v, c) for v, c in zip(left, right, strict=True)), len(left)
+    )
+
+
+class _Builder:
+    def __init__(self, raw: RawColumns, default_country: str | None) -> None:
+        self.raw = raw
+        self.n = raw.n
+        self.ids = raw.scalars["record_id"]
+        self.default_country = default_country.upper() if default_country else None
+        self.columns: dict[str, ObjectArray] = {}
+        self.issue_parts: list[pd.DataFrame] = []
+
+    def issue(
+        self, rows: np.ndarray[Any, Any], field: str, code: str, message: str, values: ObjectArray
+    ) -> None:
+        if len(rows):
+            self.issue_parts.append(issues_frame(self.ids[rows], field, code, message, values))
+
+    # -- kind, names, organization ------------------------------------------------------
+    def kind(self) -> ObjectArray:
+        s = self.raw.scalars
+        raw_kind = _map(s["kind"], lambda v: str(v).strip().lower() or None)
+        has_person = _present(s["given_name"]) | _present(s["family_name"])
+        has_org = _present(s["organization_name"])
+        derived = np.where(has_org & ~has_person, "organization", "person").astype(object)
+        valid = (raw_kind == "person") | (raw_kind == "organization")
+        kind = np.where(valid, raw_kind, derived).astype(object)
+        bad = np.flatnonzero(_present(raw_kind) & ~valid)
+        self.issue(
+            bad,
+            "kind",
+            "kind_invalid",
+            "kind must be 'person' or 'organization'; derived from the name fields",
+            s["kind"][bad],
+        )
+        return kind
+
+    def names(self, kind: ObjectArray) -> None:
+        s = self.raw.scalars
+        person = kind == "person"
+        given_codes, given_parsed = _distinct(s["given_name"], _parse_given)
+        family_codes, family_parsed = _distinct(s["family_name"], _parse_family)
+        given_objs = _take(given_codes, given_parsed)
+        family_objs = _take(family_codes, family_parsed)
+        given_key = _attr(given_objs, "key")
+        family_key = _attr(family_objs, "key")
+        full = s["full_name"]
+        needs_full = person & _present(full) & (~_present(given_key) | ~_present(family_key))
+        full_parsed = np.full(self.n, None, dtype=object)
+        if needs_full.any():
+            full_parsed[needs_full] = _map(full[needs_full], _parse_full)
+        rows = np.flatnonzero(needs_full)
+        for row in rows:  # rare: records that only have a one-field name (or half of one)
+            parsed_given, parsed_family = full_parsed[row]
+            if given_key[row] is None and family_key[row] is None:
+                given_objs[row], family_objs[row] = parsed_given, parsed_family
+            elif family_key[row] is None:
+                family_objs[row] = parsed_family
+            else:
+                given_objs[row] = parsed_given
+        given_raw = _attr(given_objs, "key")
+        family = _attr(family_objs, "key")
+        family_alt = _attr(family_objs, "alt")
+        particle_field = _map(s["name_particle"], fold)
+        particle = _first_present(
+            particle_field, _attr(family_objs, "particle"), _attr(given_objs, "particle")
+        )
+        keys_codes, keys = _distinct(given_raw, given_keys)
+        self.columns["given"] = _take(keys_codes, [k[0] for k in keys])
+        self.columns["given_raw"] = given_raw
+        self.columns["given_initial"] = _take(keys_codes, [k[1] for k in keys])
+        self.columns["initials"] = _take(keys_codes, [k[2] for k in keys])
+        self.columns["given_phonetic"] = _take(keys_codes, [k[3] or None for k in keys])
+        self.columns["family"] = family
+        family_alt[~_present(family)] = None
+        self.columns["family_alt"] = family_alt
+        self.columns["particle"] = particle
+        self.columns["family_phonetic"] = _map(family, lambda v: phonetic(v) or None)
+        self.columns["full_name"] = object_array(
+            (f"{g} {f}" if g and f else (g or f) for g, f in zip(given_raw, family, strict=True)),
+            self.n,
+        )
+
+    def organization(self, kind: ObjectArray) -> None:
+        s = self.raw.scalars
+        name = s["organization_name"].copy()
+        # an organization written only in full_name
+        use_full = (kind == "organization") & ~_present(name) & _present(s["full_name"])
+        name[use_full] = s["full_name"][use_full]
+        keys = _map(
+            _pair_keys(name, s["legal_form"]), lambda pair: strip_legal_form(pair[0], pair[1])
+        )
+        self.columns["org"] = _attr_index(keys, 0)
+        self.columns["legal_form"] = _attr_index(keys, 1)
+
+    # -- contact fields -------------------------------------------------------------------
+    def country(self) -> ObjectArray:
+        raw = self.raw.address["country"]
+        iso = _map(raw, country_to_iso)
+        bad = np.flatnonzero(_present(raw) & ~_present(iso) & _present(_map(raw, fold)))
+        self.issue(
+            bad,
+            "addresses.country",
+            "country_unknown",
+            "not a known country name or ISO code",
+            raw[bad],
+        )
+        self.columns["country"] = iso
+        if self.default_country:
+            return np.where(_present(iso), iso, self.default_country).astype(object)
+        return iso
+
+    def _multi(
+        self,
+        field: str,
+        column: str,
+        region: ObjectArray | None,
+        func: Callable[[Any, Any], Any],
+        code: str,
+        message: str,
+    ) -> None:
+        rows, values = self.raw.lists[field]
+        context = region[rows] if region is not None else np.full(len(rows), None, dtype=object)
+        normalized = _map(_pair_keys(values, context), lambda pair: func(pair[0], pair[1]))
+        # values that fold to nothing ("", "-", "n/a") are missing, not invalid
+        meaningful = _present(_map(values, fold))
+        bad = np.flatnonzero(~_present(normalized) & meaningful)
+        self.issue(rows[bad], field, code, message, values[bad])
+        ok = np.flatnonzero(_present(normalized))
+        grouped: list[Any] = [_EMPTY] * self.n
+        for row, value in zip(rows[ok].tolist(), normalized[ok].tolist(), strict=True):
+            current = grouped[row]
+            if value not in current:
+                grouped[row] = (*current, value)
+        self.columns[column + "s"] = object_array(grouped, self.n)
+        self.columns[column] = object_array((t[0] if t else None for t in grouped), self.n)
+
+    def contacts(self, region: ObjectArray) -> None:
+        self._multi(
+            "emails",
+            "email",
+            None,
+            lambda v, _: normalize_email(v),
+            "email_invalid",
+            "not a valid email address",
+        )
+        self._multi(
+            "phones",
+            "phone",
+            region,
+            normalize_phone,
+            "phone_invalid",
+            "not a valid phone number for the record's country",
+        )
+        self._multi(
+            "tax_ids",
+            "tax_id",
+            region,
+            lambda v, c: t.value if (t := normalize_tax_id(v, c)) else None,
+            "taxid_invalid",
+            "not a valid VAT/GSTIN/PAN/national tax id",
+        )
+
+    def address(self, region: ObjectArray) -> None:
+        a = self.raw.address
+        street_raw, number_raw = a["street"], a["house_number"]
+        number = _map(number_raw, normalize_house_number)
+        # a house number inside the street line when the source has no separate field
+        split_rows = np.flatnonzero(_present(street_raw) & ~_present(number))
+        street_text = street_raw.copy()
+        if len(split_rows):
+            parts = _map(street_raw[split_rows], split_house_number)
+            street_text[split_rows] = _attr_index(parts, 0)
+            number[split_rows] = _attr_index(parts, 1)
+        self.columns["street"] = _map(
+            _pair_keys(street_text, region), lambda p: expand_street(p[0], p[1])
+        )
+        self.columns["house_number"] = number
+        checked = _map(_pair_keys(a["postal_code"], region), lambda p: postcode_check(p[0], p[1]))
+        postcode = _attr_index(checked, 0)
+        bad = np.flatnonzero(_present(postcode) & (_attr_index(checked, 1) == False))  # noqa: E712
+        self.issue(
+            bad,
+            "addresses.postal_code",
+            "postcode_invalid",
+            "does not fit the postal-code format of the country",
+            a["postal_code"][bad],
+        )
+        self.columns["postcode"] = postcode
+        self.columns["city"] = _map(a["city"], fold)
+
+    def dates(self) -> None:
+        s = self.raw.scalars
+        raw = s["birth_date"]
+        birth = _map(raw, normalize_birth_date)
+        meaningful = _present(_map(raw, lambda v: fold(v) if isinstance(v, str) else v))
+        bad = np.flatnonzero(meaningful & ~_present(birth))
+        self.issue(
+            bad,
+            "birth_date",
+            "birth_date_invalid",
+            "not a real date (YYYY-MM-DD, DD-MM-YYYY, DD.MM.YYYY) between 1880 and today",
+            raw[bad],
+        )
+        self.columns["birth_date"] = birth
+        updated = _map(
+            s["updated_at"], lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)
+        )
+        valid = _map(updated, is_iso_timestamp)
+        bad = np.flatnonzero(_present(updated) & (valid == False))  # noqa: E712
+        self.issue(
+            bad,
+            "updated_at",
+            "updated_at_invalid",
+            "not an ISO-8601 timestamp",
+            s["updated_at"][bad],
+        )
+        self.columns["updated_at"] = updated
+
+    def extras(self) -> list[str]:
+        names = []
+        for name, values in self.raw.extras.items():
+            self.columns[f"x_{name}"] = _map(values, fold)
+            names.append(f"x_{name}")
+        return names
+
+    def type_problems(self) -> None:
+        if not self.raw.type_problems:
+            return
+        rows = np.array([p[0] for p in self.raw.type_problems], dtype=np.intp)
+        for field in dict.fromkeys(p[1] for p in self.raw.type_problems):
+            picked = [i for i, p in enumerate(self.raw.type_problems) if p[1] == field]
+            values = object_array((self.raw.type_problems[i][2] for i in picked), len(picked))
+            self.issue(
+                rows[picked],
+                field,
+                "field_type_invalid",
+                f"{field} has the wrong type; treated as missing",
+                values,
+            )
+
+    def flags(self, extra_columns: list[str]) -> tuple[ObjectArray, pd.DataFrame]:
+        any_key = np.zeros(self.n, dtype=bool)
+        for column in (*MATCHING_COLUMNS, *extra_columns):
+            any_key |= _present(self.columns[column])
+        empty = np.flatnonzero(~any_key)
+        self.issue(
+            empty,
+            "*",
+            "no_matching_fields",
+            "every matching field is empty; kept as its own golden record",
+            np.full(len(empty), None, dtype=object),
+        )
+        issues = (
+            pd.concat(self.issue_parts, ignore_index=True) if self.issue_parts else empty_issues()
+        )
+        flags: list[Any] = [_EMPTY] * self.n
+        if len(issues):
+            positions = pd.Index(self.ids).get_indexer(pd.Index(issues["record_id"]))
+            for row, code in zip(positions.tolist(), issues["code"].tolist(), strict=True):
+                if row >= 0 and code not in flags[row]:
+                    flags[row] = (*flags[row], code)
+        return object_array(flags, self.n), issues
+
+
+def _attr(objects: ObjectArray, name: str) -> ObjectArray:
+    return object_array(
+        (getattr(o, name) if o is not None else None for o in objects), len(objects)
+    )
+
+
+def _attr_index(objects: ObjectArray, index: int) -> ObjectArray:
+    return object_array((o[index] if o is not None else None for o in objects), len(objects))
+
+
+def _first_present(*arrays: ObjectArray) -> ObjectArray:
+    out = arrays[0].copy()
+    for other in arrays[1:]:
+        missing = ~_present(out)
+        out[missing] = other[missing]
+    return out
+
+
+def _check_ids(raw: RawColumns) -> None:
+    ids = raw.scalars["record_id"]
+    missing = np.flatnonzero(~_present(ids) | (ids == ""))
+    if len(missing):
+        raise NormalizeInputError(
+            f"{len(missing)} record(s) have no record_id (first at batch position"
+            f" {int(missing[0])}); run validate_canonical first and quarantine its failures",
+            positions=missing.tolist(),
+        )
+    duplicated = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        positions = np.flatnonzero(duplicated)
+        raise NormalizeInputError(
+            f"record_id {ids[positions[0]]!r} occurs more than once in the batch"
+            f" ({int(duplicated.sum())} records share ids); record ids must be unique",
+            positions=positions.tolist(),
+        )
+
+
+def normalize_frame(
+    records: Iterable[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    extra_fields: Sequence[str] = (),
+    default_country: str | None = None,
+) -> NormalizedFrame:
+    """Normalize a batch of canonical customers into the matching frame.
+
+    ``records``: canonical customer dicts (docs/canonical-model.md) with ``record_id``
+    (unique), ``source`` and optional ``updated_at``, or a DataFrame with those columns.
+    ``extra_fields``: names in ``extras`` to carry as folded ``x_<name>`` columns.
+    ``default_country``: ISO alpha-2 used for phones, tax ids, postcodes and street
+    abbreviations of records whose address has no country.
+
+    Garbage in phone, email, tax-id, date or country fields never raises: the value is left
+    out of the keys and reported in ``issues`` (and the record's ``flags``). Raises
+    :class:`NormalizeInputError` only when the batch breaks the contract (a record that is not
+    a mapping, a missing or duplicate record_id).
+    """
+    raw = read_batch(records, tuple(extra_fields))
+    _check_ids(raw)
+    builder = _Builder(raw, default_country)
+    s = raw.scalars
+    builder.columns["record_id"] = s["record_id"]
+    builder.columns["source"] = s["source"]
+    kind = builder.kind()
+    builder.columns["kind"] = kind
+    builder.names(kind)
+    builder.organization(kind)
+    region = builder.country()
+    builder.contacts(region)
+    builder.address(region)
+    builder.dates()
+    extra_columns = builder.extras()
+    builder.type_problems()
+    flags, issues = builder.flags(extra_columns)
+    builder.columns["flags"] = flags
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(builder.columns[name], dtype=object)
+            for name in (*FRAME_COLUMNS, *extra_columns)
+        }
+    )
+    return NormalizedFrame(frame=frame, issues=issues)

@@ -1,0 +1,63 @@
+"""Postal codes per country: compact upper-case form, checked against the country's format.
+
+NL "1234 ab" -> "1234AB", DE "1067" -> "01067" (leading zero lost in a spreadsheet),
+GB "sw1a 1aa" -> "SW1A1AA", IN "110 001" -> "110001". Formats: ``reference/postcodes.csv``.
+A code that does not fit its country's format is still returned in compact form (matching can
+use it) and reported invalid; countries without a known format accept any 2-10 letters/digits.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from crmhub_dedupe.normalize._reference import read_table
+from crmhub_dedupe.normalize.text import fold
+
+_SEPARATORS_RE = re.compile(r"[\s\-.]+")
+_COUNTRY_PREFIX_RE = re.compile(r"^[A-Z]{1,3}\s*-\s*(?=\d)")
+_GENERIC_RE = re.compile(r"[A-Z0-9]{2,10}")
+
+
+@functools.cache
+def _formats() -> dict[str, tuple[re.Pattern[str] | None, int]]:
+    table: dict[str, tuple[re.Pattern[str] | None, int]] = {}
+    for row in read_table("postcodes.csv"):
+        pattern = re.compile(row["pattern"]) if row["pattern"] else None
+        table[row["iso2"]] = (pattern, int(row["pad"] or 0))
+    return table
+
+
+@functools.lru_cache(maxsize=262144)
+def postcode_check(raw: str, country: str | None) -> tuple[str | None, bool]:
+    """(compact postal code or None when empty, whether it fits the country's format)."""
+    text = unicodedata.normalize("NFKC", raw).strip().upper()
+    if not text or fold(text) is None:  # empty, punctuation only, or "n/a"-like
+        return None, True
+    # a country prefix written before the code: "NL-1234 AB", "D-10115", "CH-8001"
+    text = _COUNTRY_PREFIX_RE.sub("", text)
+    compact = _SEPARATORS_RE.sub("", text)
+    if not compact:
+        return None, True
+    pattern, pad = _formats().get(country or "", (None, 0))
+    if pad and compact.isdigit() and len(compact) < pad:
+        compact = compact.zfill(pad)
+    if pattern is None:
+        return compact, _GENERIC_RE.fullmatch(compact) is not None
+    return compact, pattern.fullmatch(compact) is not None
+
+
+def normalize_postcode(raw: object, country: str | None = None) -> str | None:
+    """Compact postal code of ``raw`` for ``country`` (ISO alpha-2), None when empty.
+
+    Invalid codes come back compacted as well; use :func:`postcode_check` to know validity.
+
+    >>> normalize_postcode("1234 ab", "NL")
+    '1234AB'
+    """
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return None
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 1067.0 from a spreadsheet
+    return postcode_check(str(raw), country.upper() if country else None)[0]
