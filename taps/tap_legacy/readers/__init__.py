@@ -1,0 +1,1 @@
+"""One reader per legacy format; each turns files into records with lineage."""
