@@ -37,6 +37,7 @@ from crmhub.ingest.plugin import (
     tail,
 )
 from crmhub.ingest.singer import batch_records, parse_line
+from crmhub.ingest.writer import BatchWriter
 from crmhub.mapping import CompiledMapping, LoadedMapping, load_mapping
 from crmhub.store import Master
 from crmhub.store.models import State
@@ -88,6 +89,15 @@ class IngestSummary:
             "state_saved": self.state_saved,
             "warnings": self.warnings,
         }
+
+
+@dataclass
+class _WorkItem:
+    """One transaction's worth: encoded records per stream and the state that follows them."""
+
+    batches: list[tuple[_Stream, list[IncomingRecord]]]
+    state: Any
+    has_state: bool
 
 
 class _Stream:
@@ -198,6 +208,7 @@ class SourceIngest:
         self.pending_state: Any = None
         self.pending_count = 0
         self.last_flush = time.monotonic()
+        self.writer = BatchWriter(self._write)
 
     # --- tap process ------------------------------------------------------------------
 
@@ -331,8 +342,13 @@ class SourceIngest:
                     )
         except SingerProtocolError:
             self.flush()  # keep what was valid before the broken line; state stays behind it
+            self.finish()
+            raise
+        except BaseException:
+            self.writer.abandon()
             raise
         self.flush()
+        self.finish()
         return self.summary
 
     def _schema(self, message: dict[str, Any], line_number: int) -> str:
@@ -383,15 +399,32 @@ class SourceIngest:
     # --- writing ----------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Commit buffered records and the latest STATE in one transaction."""
+        """Hand buffered records and the latest STATE to the writer as one transaction."""
         work = [(s, s.buffer) for s in self.streams.values() if s.buffer]
         if not work and self.pending_state is None:
             return
-        encoded = [(s, s.encode(buffer)) for s, buffer in work]
+        item = _WorkItem(
+            batches=[(s, s.encode(buffer)) for s, buffer in work],
+            state=self.pending_state,
+            has_state=self.pending_state is not None,
+        )
+        for stream, _buffer in work:
+            stream.buffer = []
+        self.pending_state = None
+        self.pending_count = 0
+        self.last_flush = time.monotonic()
+        self.writer.submit(item)
+
+    def finish(self) -> None:
+        """Wait until everything handed to the writer is committed (or raise its error)."""
+        self.writer.close()
+
+    def _write(self, item: _WorkItem) -> None:
         with self.master.session() as session:
             conn = session.connection()
             now = utcnow()
-            for stream, records in encoded:
+            results = []
+            for stream, records in item.batches:
                 counts = write_batch(
                     conn,
                     source=self.name,
@@ -401,18 +434,16 @@ class SourceIngest:
                     mapping_version=stream.mapping.version if stream.mapping else None,
                     now=now,
                 )
-                stream.summary.counts.add(counts)
-                stream.summary.records += len(records)
-            if self.pending_state is not None:
-                _save_state(session, "source", self.name, self.pending_state, self.run_id)
-        for _stream, buffer in work:
-            self.summary.records += len(buffer)
-            buffer.clear()
-        if self.pending_state is not None:
+                results.append((stream, counts, len(records)))
+            if item.has_state:
+                _save_state(session, "source", self.name, item.state, self.run_id)
+        # Counted only once committed: the summary never claims what a crash would lose.
+        for stream, counts, n in results:
+            stream.summary.counts.add(counts)
+            stream.summary.records += n
+            self.summary.records += n
+        if item.has_state:
             self.summary.state_saved = True
-        self.pending_state = None
-        self.pending_count = 0
-        self.last_flush = time.monotonic()
         if self.progress is not None:
             self.progress(self.name, self.summary.records, time.monotonic())
 

@@ -19,8 +19,8 @@ def parse_line(line: bytes, line_number: int, last_stream: str | None) -> dict[s
         message = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         preview = line[:80].decode("utf-8", errors="replace").rstrip()
-        truncated = not line.endswith(b"\n")
-        what = "a truncated message" if truncated and line.lstrip().startswith(b"{") else "not JSON"
+        cut = not line.endswith(b"\n") or "unexpected end of data" in str(exc)
+        what = "a truncated message" if cut and line.lstrip().startswith(b"{") else "not JSON"
         raise SingerProtocolError(
             f"line {line_number} of the tap's output is {what} ({exc}): {preview!r}",
             line_number=line_number,

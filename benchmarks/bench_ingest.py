@@ -1,0 +1,147 @@
+"""Ingest throughput of the hub: 1,000,000 customer records from a recorded Singer file.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--records 1000000] [--batch]
+
+Writes a message file (12 fields per record) once under .bench/, then runs
+``crmhub ingest`` on a fresh SQLite master with a trivial replay tap, and prints records/s
+end to end and the peak memory (RSS) of the crmhub process. ``--batch`` sends the same
+records as Singer BATCH messages (jsonl files) instead of RECORD lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / ".bench"
+
+FIRST = ["Jan", "Pieter", "Anna", "Sanne", "Klaus", "Jürgen", "Rahul", "Priya", "Oliver", "Emma"]
+LAST = ["de Vries", "Jansen", "Müller", "Schmidt", "Sharma", "Patel", "Smith", "Jones", "Bakker"]
+CITIES = ["Amsterdam", "Utrecht", "Berlin", "München", "Mumbai", "Delhi", "London", "Leeds"]
+
+
+def _record(i: int, rnd: random.Random) -> dict[str, object]:
+    first, last = rnd.choice(FIRST), rnd.choice(LAST)
+    return {
+        "id": i,
+        "first_name": first,
+        "last_name": last,
+        "email": f"{first.lower()}.{i}@example.com",
+        "phone": f"+31 6 {rnd.randint(10000000, 99999999)}",
+        "street": "Hoofdstraat",
+        "house_number": str(rnd.randint(1, 300)),
+        "postal_code": f"{rnd.randint(1000, 9999)} AB",
+        "city": rnd.choice(CITIES),
+        "country": "NL",
+        "birth_date": f"{rnd.randint(1, 28):02d}-{rnd.randint(1, 12):02d}-19{rnd.randint(40, 99)}",
+        "updated_at": "2026-11-01T10:00:00Z",
+    }
+
+
+SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "customers",
+    "key_properties": ["id"],
+    "schema": {"type": "object", "properties": {k: {} for k in _record(0, random.Random(0))}},
+}
+
+
+def write_messages(n: int, batch: bool) -> Path:
+    BENCH.mkdir(exist_ok=True)
+    path = BENCH / f"ingest-{n}{'-batch' if batch else ''}.jsonl"
+    if path.exists():
+        return path
+    rnd = random.Random(7)
+    with path.open("w") as out:
+        out.write(json.dumps(SCHEMA) + "\n")
+        if not batch:
+            for i in range(n):
+                out.write('{"type":"RECORD","stream":"customers","record":')
+                out.write(json.dumps(_record(i, rnd), ensure_ascii=False))
+                out.write("}\n")
+                if i % 100_000 == 99_999:
+                    out.write(json.dumps({"type": "STATE", "value": {"pos": i + 1}}) + "\n")
+        else:
+            per_file = 100_000
+            for start in range(0, n, per_file):
+                part = BENCH / f"ingest-{n}-part{start // per_file}.jsonl"
+                with part.open("w") as p:
+                    for i in range(start, min(n, start + per_file)):
+                        p.write(json.dumps(_record(i, rnd), ensure_ascii=False) + "\n")
+                message = {
+                    "type": "BATCH",
+                    "stream": "customers",
+                    "encoding": {"format": "jsonl", "compression": "none"},
+                    "manifest": [part.as_uri()],
+                }
+                out.write(json.dumps(message) + "\n")
+                out.write(json.dumps({"type": "STATE", "value": {"pos": start}}) + "\n")
+    return path
+
+
+MAPPING = """
+entity: customer
+key: [id]
+fields:
+  given_name: first_name
+  family_name: last_name
+  emails: [email]
+  phones: [phone]
+  birth_date: {from: birth_date, date: "%d-%m-%Y"}
+  updated_at: updated_at
+addresses:
+  - {street: street, house_number: house_number, postal_code: postal_code, city: city, country: country}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--batch", action="store_true")
+    args = parser.parse_args()
+    messages = write_messages(args.records, args.batch)
+    project = BENCH / "ingest-project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    (project / "mapping.yml").write_text(MAPPING)
+    (project / "tap.json").write_text(json.dumps({"file": str(messages)}))
+    (project / "crmhub.yml").write_text(
+        "version: 1\nsources:\n  bench:\n"
+        f"    tap: [{json.dumps(sys.executable)}, {json.dumps(str(ROOT / 'benchmarks/replay_tap.py'))}]\n"
+        f"    config: {{file: {json.dumps(str(messages))}}}\n"
+        "    discover: false\n"
+        "    streams:\n      customers:\n        mapping: mapping.yml\n"
+    )
+    crmhub = str(Path(sys.executable).parent / "crmhub")
+    subprocess.run([crmhub, "-p", str(project), "db", "upgrade"], check=True, capture_output=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [crmhub, "-p", str(project), "ingest", "--json"], capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        print(done.stderr)
+        sys.exit(done.returncode)
+    summary = json.loads(done.stdout)[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mib = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    mode = "BATCH (jsonl)" if args.batch else "RECORD lines"
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
+    print(f"mode: {mode}; records: {summary['records']:,} (new {summary['new']:,})")
+    print(f"end to end (crmhub ingest process): {elapsed:.2f} s = {summary['records'] / elapsed:,.0f} records/s")
+    print(f"CPU time of crmhub + tap: {cpu:.2f} s ({summary['records'] / cpu:,.0f} records per CPU-second)")
+    print(f"peak RSS of the largest child (crmhub): {peak_mib:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
