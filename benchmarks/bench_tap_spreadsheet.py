@@ -1,0 +1,128 @@
+"""Throughput of tap-spreadsheet on its own: a 1,000,000-row 12-column CSV and a 100,000-row
+XLSX, each piped to /dev/null. Prints rows/s (and the machine load, since the figures on a
+shared 2-core box are pessimistic).
+
+    .venv/bin/python benchmarks/bench_tap_spreadsheet.py [--rows 1000000] [--xlsx-rows 100000]
+        [--keep DIR]
+
+The end-to-end figure (tap | crmhub ingest into the SQLite master) is measured by the hub's
+own benchmark; this one isolates the tap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GIVEN = ["Jan", "Anna", "Pieter", "Sanne", "Lukas", "Rahul", "Priya", "Emma", "Jürgen", "Zoë"]
+FAMILY = ["de Vries", "Jansen", "Müller", "Schmidt", "Sharma", "Patel", "Bakker", "Visser"]
+CITIES = ["Amsterdam", "Utrecht", "Köln", "München", "Mumbai", "Delhi", "London", "Gent"]
+STREETS = ["Dorpsstraat", "Hauptstraße", "MG Road", "High Street", "Kerkweg", "Lindenallee"]
+HEADER = [
+    "Klantnummer", "Voornaam", "Achternaam", "E-mail", "Telefoon", "Straat", "Huisnummer",
+    "Postcode", "Plaats", "Land", "Geboortedatum", "Omzet",
+]
+
+
+def write_csv(path: Path, rows: int, seed: int = 7) -> None:
+    """A Dutch-style export: semicolons, dd-mm-yyyy dates, decimal commas."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(";".join(HEADER) + "\r\n")
+        lines = []
+        for i in range(1, rows + 1):
+            given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+            lines.append(
+                f"{i};{given};{family};{given.lower()}.{i}@example.nl;+31 6 {i:08d};"
+                f"{rng.choice(STREETS)};{rng.randint(1, 300)};{rng.randint(1000, 9999)} AB;"
+                f"{rng.choice(CITIES)};NL;{rng.randint(1, 28):02d}-{rng.randint(1, 12):02d}-"
+                f"{rng.randint(1940, 2005)};{rng.randint(0, 99999)},{rng.randint(0, 99):02d}\r\n"
+            )
+            if len(lines) == 10000:
+                handle.write("".join(lines))
+                lines.clear()
+        handle.write("".join(lines))
+
+
+def write_xlsx(path: Path, rows: int, seed: int = 7) -> None:
+    """The same columns as a workbook with a title row, real dates and numbers."""
+    import datetime as dt
+
+    import openpyxl
+
+    rng = random.Random(seed)
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Klanten")
+    sheet.append(["Klantenlijst export"])
+    sheet.append(HEADER)
+    for i in range(1, rows + 1):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        sheet.append([
+            i, given, family, f"{given.lower()}.{i}@example.nl", f"+31 6 {i:08d}",
+            rng.choice(STREETS), rng.randint(1, 300), f"{rng.randint(1000, 9999)} AB",
+            rng.choice(CITIES), "NL",
+            dt.date(rng.randint(1940, 2005), rng.randint(1, 12), rng.randint(1, 28)),
+            rng.randint(0, 9999999) / 100,
+        ])
+    workbook.save(path)
+
+
+def run_tap(config: Path, expected_rows: int) -> float:
+    """Seconds for `tap-spreadsheet --config CONFIG > /dev/null`; checks the row count."""
+    tap = Path(sys.executable).parent / "tap-spreadsheet"
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as devnull:
+        result = subprocess.run(
+            [str(tap), "--config", str(config)], stdout=devnull, stderr=subprocess.PIPE,
+            check=False,
+        )
+    elapsed = time.perf_counter() - started
+    log = result.stderr.decode("utf-8", "replace")
+    if result.returncode != 0:
+        sys.exit(f"tap failed (exit {result.returncode}):\n{log[-3000:]}")
+    marker = f"{expected_rows} rows read"
+    if marker not in log:
+        sys.exit(f"tap did not report '{marker}':\n{log[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    args = parser.parse_args()
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench_tap_spreadsheet_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        csv_path, xlsx_path = workdir / "klanten.csv", workdir / "klanten.xlsx"
+        if not csv_path.exists():
+            write_csv(csv_path, args.rows)
+        if not xlsx_path.exists():
+            write_xlsx(xlsx_path, args.xlsx_rows)
+        print(f"load before: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} cores)")
+        for path, rows in ((csv_path, args.rows), (xlsx_path, args.xlsx_rows)):
+            config = workdir / f"{path.stem}{path.suffix}.json"
+            config.write_text(json.dumps({"files": [{"path": str(path)}]}))
+            seconds = run_tap(config, rows)
+            size = path.stat().st_size / 1e6
+            print(
+                f"{path.suffix[1:]:>4}: {rows:>9,} rows x 12 columns ({size:.0f} MB) -> "
+                f"/dev/null in {seconds:6.2f} s = {rows / seconds:>9,.0f} rows/s"
+            )
+        print(f"load after: {os.getloadavg()[0]:.2f}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Turning the data rows of one table into records: typed cells, lineage, and rows that
+cannot be read whole kept with their raw cells and a ``_row_error`` reason."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tap_spreadsheet.encoding import escape_undecodable, has_undecodable
+from tap_spreadsheet.inference import ColumnFormat
+from tap_spreadsheet.layout import TableLayout, data_rows
+from tap_spreadsheet.summary import RunSummary
+from tap_spreadsheet.tables import RawTable
+from tap_spreadsheet.values import Mismatch, cell_as_text, convert_workbook_cell, text_converter
+
+SOURCE_FILE = "_source_file"
+SOURCE_SHEET = "_source_sheet"
+SOURCE_ROW = "_source_row"
+ROW_ERROR = "_row_error"
+EXTRA_CELLS = "_extra_cells"
+LINEAGE = (SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW)
+_MAX_LOGGED = 10
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the row reader needs to know beyond the table itself."""
+
+    types: Mapping[str, str]
+    formats: Mapping[str, ColumnFormat]
+    primary_keys: Sequence[str]
+    flag_duplicates: bool
+    trim: bool
+    stream: str
+
+
+def _ragged_reason(cells: int, width: int) -> str:
+    if cells > width:
+        return (
+            f"row has {cells} cells but the header has {width} columns; "
+            "the extra cells are kept in _extra_cells"
+        )
+    return f"row has {cells} cells but the header has {width} columns; the missing cells are null"
+
+
+class RowReader:
+    """Reads one table's data rows into records, counting into a :class:`RunSummary`."""
+
+    def __init__(
+        self,
+        table: RawTable,
+        layout: TableLayout,
+        options: ReadOptions,
+        summary: RunSummary,
+        logger: logging.Logger,
+    ) -> None:
+        self.table = table
+        self.layout = layout
+        self.options = options
+        self.summary = summary
+        self.logger = logger
+        self.width = len(layout.columns)
+        self.names = [column.name for column in layout.columns]
+        # Columns of this file that the stream's schema does not know (a catalog from an
+        # older discovery): kept under _extra_cells by their header.
+        self.unknown = {i for i, name in enumerate(self.names) if name not in options.types}
+        self.typed: list[tuple[int, str, str, Any]] = []
+        for index, name in enumerate(self.names):
+            type_name = options.types.get(name, "string")
+            fmt = options.formats.get(name, ColumnFormat())
+            conv = text_converter(type_name, decimal=fmt.decimal, date_order=fmt.date_order)
+            if index not in self.unknown and (conv is not None or not table.is_text):
+                self.typed.append((index, name, type_name, conv))
+        self._seen_keys: dict[Any, int] = {}
+        self._logged_duplicates = 0
+        self._logged_bad = 0
+
+    def _where(self, row: int) -> str:
+        where = f"file '{self.table.path}'"
+        if self.table.sheet:
+            where += f", sheet '{self.table.sheet}'"
+        return f"{where}, row {row}"
+
+    def _lineage(self, record: dict[str, Any], row: int) -> None:
+        record[SOURCE_FILE] = self.table.path
+        record[SOURCE_SHEET] = self.table.sheet
+        record[SOURCE_ROW] = row
+        record[ROW_ERROR] = None
+
+    def _bad_row(self, row: int, cells: Sequence[Any], reason: str) -> dict[str, Any]:
+        """A row that cannot be read whole: every cell kept as text, with the reason."""
+        texts = [cell_as_text(value) for value in cells]
+        if self.table.has_undecodable:
+            texts = [escape_undecodable(t) if t is not None else None for t in texts]
+        record: dict[str, Any] = {}
+        extra: dict[str, str | None] = {}
+        for index, text in enumerate(texts):
+            if index < self.width and index not in self.unknown:
+                record[self.names[index]] = text
+            elif text is not None:
+                key = (
+                    self.layout.columns[index].header or self.names[index]
+                    if index < self.width
+                    else f"column_{index + 1}"
+                )
+                extra[key] = text
+        if extra:
+            record[EXTRA_CELLS] = extra
+        self._lineage(record, row)
+        record[ROW_ERROR] = reason
+        self.summary.bad_rows += 1
+        if self._logged_bad < _MAX_LOGGED:
+            self.logger.warning("%s: %s (row emitted with _row_error)", self._where(row), reason)
+            self._logged_bad += 1
+        return record
+
+    def _check_key(self, record: dict[str, Any], row: int) -> None:
+        keys = self.options.primary_keys
+        if not keys:
+            return
+        key = record.get(keys[0]) if len(keys) == 1 else tuple(record.get(k) for k in keys)
+        if key is None or (isinstance(key, tuple) and None in key):
+            reason = f"primary key {', '.join(keys)} is empty"
+        else:
+            first = self._seen_keys.get(key)
+            if first is None:
+                self._seen_keys[key] = row
+                return
+            reason = (
+                f"duplicate primary key {', '.join(keys)}={key!r} "
+                f"(first seen at row {first} of the same file)"
+            )
+            self.summary.duplicate_keys += 1
+            if self._logged_duplicates < _MAX_LOGGED:
+                self.logger.warning("%s: %s", self._where(row), reason)
+                self._logged_duplicates += 1
+        if self.options.flag_duplicates and record[ROW_ERROR] is None:
+            record[ROW_ERROR] = reason
+            self.summary.bad_rows += 1
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """The records of every non-blank data row, in sheet order."""
+        if self.table.is_text:
+            yield from self._text_records()
+        else:
+            yield from self._workbook_records()
+        if self._logged_bad >= _MAX_LOGGED or self._logged_duplicates >= _MAX_LOGGED:
+            self.logger.warning(
+                "%s: more problems than shown; see the run summary",
+                self._where(self.layout.header_row_number),
+            )
+
+    def _text_records(self) -> Iterator[dict[str, Any]]:
+        # The hot loop of the tap: keep per-row work in C where possible (map, zip, `in`)
+        # and counters in locals.
+        width = self.width
+        names = self.names
+        all_names = (*names, SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW, ROW_ERROR)
+        typed = [(index, name, conv) for index, name, _, conv in self.typed]
+        trim = self.options.trim
+        strip = str.strip
+        undecodable = self.table.has_undecodable
+        unknown = self.unknown
+        mismatches = self.summary.cells_kept_as_text
+        summary = self.summary
+        path, sheet = self.table.path, self.table.sheet
+        check_keys = bool(self.options.primary_keys)
+        header_row = self.layout.header_row_number
+        read = 0
+        try:
+            for row, cells in self.table.rows():
+                if row <= header_row:
+                    continue
+                if len(cells) != width:
+                    if len(cells) > width and not any(c.strip() for c in cells[width:]):
+                        cells = cells[:width]  # trailing delimiters: nothing is lost
+                    elif not any(c.strip() for c in cells):
+                        summary.blank_rows += 1
+                        continue
+                    else:
+                        read += 1
+                        yield self._bad_row(row, cells, _ragged_reason(len(cells), width))
+                        continue
+                values: list[Any] = list(map(strip, cells)) if trim else list(cells)
+                if "" in values:
+                    if not any(values):
+                        summary.blank_rows += 1
+                        continue
+                    values = [v or None for v in values]
+                read += 1
+                if undecodable and any(has_undecodable(c) for c in cells):
+                    yield self._bad_row(row, values, self._undecodable_reason(cells))
+                    continue
+                values += (path, sheet, row, None)
+                record: dict[str, Any] = dict(zip(all_names, values, strict=True))
+                for index, name, conv in typed:
+                    value = values[index]
+                    if value is not None:
+                        try:
+                            record[name] = conv(value)
+                        except Mismatch:
+                            mismatches[name] += 1
+                if unknown:
+                    record[EXTRA_CELLS] = {
+                        self.layout.columns[i].header: record.pop(names[i]) for i in unknown
+                    }
+                if check_keys:
+                    self._check_key(record, row)
+                yield record
+        finally:
+            summary.rows_read += read
+
+    def _undecodable_reason(self, cells: Sequence[str]) -> str:
+        bad_columns = [
+            self.names[i] if i < self.width else f"column_{i + 1}"
+            for i, c in enumerate(cells)
+            if has_undecodable(c)
+        ]
+        return (
+            f"bytes that are not valid {self.table.encoding} in {', '.join(bad_columns)}; "
+            "they are kept as \\xNN"
+        )
+
+    def _workbook_records(self) -> Iterator[dict[str, Any]]:
+        width = self.width
+        trim = self.options.trim
+        mismatches = self.summary.cells_kept_as_text
+        summary = self.summary
+        check_keys = bool(self.options.primary_keys)
+        for row, raw in data_rows(self.table, self.layout):
+            cells = [(v.strip() if trim else v) if isinstance(v, str) else v for v in raw]
+            if all(v is None or v == "" for v in cells):
+                summary.blank_rows += 1
+                continue
+            summary.rows_read += 1
+            if any(v is not None and v != "" for v in cells[width:]):
+                yield self._bad_row(
+                    row,
+                    cells,
+                    (
+                        f"row has cells beyond the {width} header columns; "
+                        "they are kept in _extra_cells"
+                    ),
+                )
+                continue
+            record: dict[str, Any] = {}
+            for index, name, type_name, conv in self.typed:
+                value = cells[index] if index < len(cells) else None
+                if value is None or value == "":
+                    record[name] = None
+                    continue
+                try:
+                    record[name] = convert_workbook_cell(value, type_name, conv)
+                except Mismatch:
+                    mismatches[name] += 1
+                    record[name] = cell_as_text(value)
+            if self.unknown:
+                record[EXTRA_CELLS] = {
+                    self.layout.columns[i].header: cell_as_text(cells[i])
+                    for i in self.unknown
+                    if i < len(cells)
+                }
+            self._lineage(record, row)
+            if check_keys:
+                self._check_key(record, row)
+            yield record

@@ -1,0 +1,40 @@
+"""A sheet of cells, whatever file it came from: the common shape of CSV files and workbook
+sheets that header detection, type inference and row reading work on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab")
+WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + WORKBOOK_EXTENSIONS
+
+# (first row, first column, last row, last column), 0-based, inclusive.
+MergedRange = tuple[int, int, int, int]
+
+
+@dataclass
+class RawTable:
+    """The cells of one CSV file or one workbook sheet.
+
+    ``rows`` yields ``(row_number, cells)`` from the top of the sheet, row numbers 1-based as
+    a spreadsheet shows them (for text files: the line on which the row starts). Text files
+    give ``str`` cells; workbooks give calamine's typed cells.
+    """
+
+    path: str
+    sheet: str | None
+    rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+    is_text: bool
+    delimiter: str | None = None
+    encoding: str | None = None
+    has_undecodable: bool = False
+    merged_ranges: list[MergedRange] = field(default_factory=list)
+
+
+def extension_of(path: str) -> str:
+    """Lower-case extension of ``path`` including the dot."""
+    return Path(path).suffix.lower()

@@ -1,0 +1,96 @@
+"""Reading CSV / TSV / TXT files: encoding, delimiter sniffing, quoting, embedded newlines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from tap_spreadsheet.encoding import decode_bytes
+from tap_spreadsheet.errors import SpreadsheetFileError
+from tap_spreadsheet.tables import RawTable, extension_of
+
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_ROWS = 50
+_SNIFF_CHARS = 64 * 1024
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def sniff_delimiter(text: str, quotechar: str, default: str) -> str:
+    """The candidate delimiter that splits the first rows most consistently into >1 cells."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS:
+        # Do not judge on a half row at the cut.
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    best: tuple[float, int, int] = (0.0, 0, 0)
+    best_delimiter = default
+    for priority, delimiter in enumerate(reversed(CANDIDATE_DELIMITERS)):
+        reader = csv.reader(
+            io.StringIO(sample, newline=""), delimiter=delimiter, quotechar=quotechar
+        )
+        counts = [len(row) for _, row in zip(range(_SNIFF_ROWS), reader, strict=False) if row]
+        if not counts:
+            continue
+        mode, hits = Counter(counts).most_common(1)[0]
+        if mode < 2:
+            continue
+        score = (hits / len(counts), mode, priority)
+        if score > best:
+            best, best_delimiter = score, delimiter
+    return best_delimiter
+
+
+def read_text_table(
+    path: str,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    quotechar: str,
+) -> RawTable:
+    """Decode and split a text file; raises :class:`SpreadsheetFileError` when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError as exc:
+        raise SpreadsheetFileError(
+            path,
+            "the file disappeared before it could be read",
+            hint="check whether another process moves or deletes files in this folder",
+        ) from exc
+    except OSError as exc:
+        raise SpreadsheetFileError(path, f"cannot open the file: {exc.strerror}") from exc
+    if not data.strip():
+        raise SpreadsheetFileError(path, "the file is empty", hint="export it again")
+    decoded = decode_bytes(data, encoding)
+    text = decoded.text
+    if "\x00" in text:
+        raise SpreadsheetFileError(
+            path,
+            f"the file holds NUL bytes when read as {decoded.encoding}: it is binary or in "
+            "another encoding",
+            hint="set `encoding` for this file (for example utf-16) or check its extension",
+        )
+    default = "\t" if extension_of(path) in (".tsv", ".tab") else ","
+    chosen = delimiter or sniff_delimiter(text, quotechar, default)
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen, quotechar=quotechar)
+        previous_line = 0
+        for row in reader:
+            start = previous_line + 1
+            previous_line = reader.line_num
+            yield start, row
+
+    return RawTable(
+        path=path,
+        sheet=None,
+        rows=rows,
+        is_text=True,
+        delimiter=chosen,
+        encoding=decoded.encoding,
+        has_undecodable=decoded.has_undecodable,
+    )
