@@ -19,7 +19,8 @@ Records map to canonical customers: given_name, surname, street_number + address
 (address_2 kept as ``x_address_2``), suburb -> city, postcode, state -> ``x_state``,
 date_of_birth (YYYYMMDD -> YYYY-MM-DD), soc_sec_id -> ``x_soc_sec_id``. The settings are
 the default customer settings plus one comparison and one blocking rule for the extra field
-``x_soc_sec_id`` (what a project adds for an extra identifier): nothing tuned per data set.
+``x_soc_sec_id`` (what a project adds for an extra identifier, marked ``identifier: true``
+so that agreeing on it lifts the look-alike guards): nothing tuned per data set.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def settings_for_febrl() -> MatchSettings:
         {
             "column": "x_soc_sec_id",
             "label": "social security id",
+            "identifier": True,
             "levels": ["exact", {"levenshtein": 1}, {"levenshtein": 2}],
         }
     )

@@ -78,16 +78,19 @@ def _is_array_column(s: pd.Series) -> bool:
 def _key_frame(frame: pd.DataFrame, rule: BlockingRule) -> _Keyed:
     """Integer key per row (array columns exploded); rows with a missing key part dropped."""
     parts = pd.DataFrame({"_row": np.arange(len(frame), dtype=np.int64)})
+    arrays = []
     for k, key in enumerate(rule.keys):
         s = frame[key.column].reset_index(drop=True)
-        col = f"_k{k}"
-        parts[col] = s.to_numpy(dtype=object)
+        parts[f"_k{k}"] = s.to_numpy(dtype=object)
         if _is_array_column(s):
-            parts = parts.explode(col, ignore_index=True)
-        values = parts[col]
+            arrays.append(f"_k{k}")
+    for col in arrays:
+        parts = parts.explode(col, ignore_index=True)
+    for k, key in enumerate(rule.keys):
+        col = f"_k{k}"
+        values = parts[col].astype("string").str.strip()
         if key.prefix is not None:
-            values = values.astype("string").str[: key.prefix]
-        values = values.astype("string").str.strip()
+            values = values.str[: key.prefix]
         parts[col] = values.mask(values == "")
     parts = parts.dropna()
     keycols = [f"_k{k}" for k in range(len(rule.keys))]
@@ -350,7 +353,7 @@ def random_pairs(
     seed: int,
     link_only_between: BoolArray | None = None,
 ) -> tuple[IntArray, IntArray]:
-    """About ``count`` distinct random pairs (``left < right``), for estimating ``u``."""
+    """``count`` random pairs of two different records (``left < right``), for ``u``."""
     rng = np.random.default_rng(seed)
     if n < 2:
         e = np.empty(0, dtype=np.int64)
@@ -372,6 +375,5 @@ def random_pairs(
         a = rng.integers(0, n, count, dtype=np.int64)
         b = rng.integers(0, n - 1, count, dtype=np.int64)
         b = b + (b >= a)  # never a pair of a record with itself
-    left, right = np.minimum(a, b), np.maximum(a, b)
-    keys = np.unique(left * n + right)
-    return keys // n, keys % n
+    # a repeated pair now and then does not bias u; skipping the dedupe saves a sort
+    return np.minimum(a, b), np.maximum(a, b)

@@ -189,7 +189,9 @@ def _pair_scores(
         return out
     k = np.int64(max(1, st.labels.size))
     lo, hi = np.minimum(cl[ok], cr[ok]), np.maximum(cl[ok], cr[ok])  # scorers are symmetric
-    uniq, inverse = np.unique(lo * k + hi, return_inverse=True)
+    # hash-based factorize: no sort, and most blocked pairs repeat a few value pairs
+    inverse, uniq = pd.factorize(lo * k + hi)
+    uniq = np.asarray(uniq, dtype=np.int64)
     a = st.labels[uniq // k]
     b = st.labels[uniq % k]
     kwargs: dict[str, Any] = {"scorer": scorer, "workers": cache.workers, "dtype": np.float64}
@@ -198,7 +200,7 @@ def _pair_scores(
     scores = np.asarray(process.cpdist(list(a), list(b), **kwargs), dtype=np.float64)
     if scorer is fuzz.token_set_ratio:
         scores = scores / 100.0
-    out[ok] = scores[inverse.reshape(-1)]
+    out[ok] = scores[np.asarray(inverse, dtype=np.int64)]
     return out
 
 

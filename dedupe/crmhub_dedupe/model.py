@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from crmhub_dedupe.errors import ModelError
 from crmhub_dedupe.settings import MatchSettings
@@ -201,17 +202,20 @@ def level_frequencies(gamma_col: npt.NDArray[np.int8], n_levels: int, pseudo: fl
 
 
 def pattern_counts(gamma: GammaArray) -> tuple[GammaArray, FloatArray]:
-    """Distinct gamma rows and how often each occurs (mixed-radix int64 keys, one sort)."""
+    """Distinct gamma rows and how often each occurs (mixed-radix int64 keys, hashed)."""
     if gamma.shape[0] == 0:
         return gamma, np.zeros(0)
     n_levels = gamma.max(axis=0).astype(np.int64) + 1
     radix = np.cumprod(np.concatenate(([1], n_levels[:-1])))
     if float(np.prod(n_levels.astype(np.float64))) < 2**62:
         keys = gamma.astype(np.int64) @ radix
-        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        return gamma[first], counts.astype(np.float64)
-    rows, counts = np.unique(gamma, axis=0, return_counts=True)
-    return rows, counts.astype(np.float64)
+        codes, uniq = pd.factorize(keys)
+        counts = np.bincount(codes, minlength=len(uniq)).astype(np.float64)
+        first = np.full(len(uniq), -1, dtype=np.int64)
+        first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # first row of each pattern
+        return gamma[first], counts
+    rows, row_counts = np.unique(gamma, axis=0, return_counts=True)
+    return rows, row_counts.astype(np.float64)
 
 
 @dataclass

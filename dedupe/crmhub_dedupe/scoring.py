@@ -100,13 +100,23 @@ def classify(
     if settings.kind_column in cache.frame.columns:
         kinds = cache.strings(settings.kind_column)
     names = [c.name for c in settings.comparisons]
+
+    def holds(comp_name: str, level_names: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+        k = names.index(comp_name)
+        idx = [settings.comparisons[k].level_index(n) for n in level_names]
+        return np.asarray(np.isin(gamma[:, k], np.array(idx, dtype=np.int8)), dtype=bool)
+
+    # agreement on an identifier (first real level) lifts every guard
+    identified = np.zeros(cls.size, dtype=bool)
+    for k, comp in enumerate(settings.comparisons):
+        if comp.identifier:
+            identified |= gamma[:, k] == 1
     for g in settings.guards:
-        hit = np.ones(cls.size, dtype=bool)
+        hit = ~identified
         for comp_name, level_names in g.when:
-            k = names.index(comp_name)
-            comp = settings.comparisons[k]
-            idx = [comp.level_index(n) for n in level_names]
-            hit &= np.isin(gamma[:, k], np.array(idx, dtype=np.int8))
+            hit &= holds(comp_name, level_names)
+        for comp_name, level_names in g.unless:
+            hit &= ~holds(comp_name, level_names)
         if g.kind is not None:
             if kinds is None:
                 continue

@@ -116,6 +116,7 @@ class Comparison:
     column: str
     label: str
     levels: tuple[ComparisonLevel, ...]
+    identifier: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -135,12 +136,15 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "column": self.column,
             "label": self.label,
             "levels": [lv.to_dict() for lv in self.levels],
         }
+        if self.identifier:
+            out["identifier"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ class EMSettings:
     max_iterations: int = 30
     tolerance: float = 1e-5
     seed: int = 42
-    u_sample_pairs: int = 1_000_000
+    u_sample_pairs: int = 500_000
     prior: float | None = None
     deterministic_rules: tuple[BlockingRule, ...] = ()
     deterministic_recall: float = 0.9
@@ -221,6 +225,9 @@ class Guard:
     """A look-alike guard: when every condition holds, the classification is capped.
 
     ``when`` maps a comparison name to the level names that trigger the guard;
+    ``unless`` has the same shape and lifts the guard when *any* of its conditions holds;
+    agreement on the first level of a comparison marked ``identifier`` (tax id, a national
+    id number) always lifts it: family members and branches do not share those.
     ``kind`` restricts it to persons or organizations (both records of the pair).
     """
 
@@ -228,6 +235,7 @@ class Guard:
     when: tuple[tuple[str, tuple[str, ...]], ...]
     cap: Literal["review", "distinct"] = "review"
     kind: str | None = None
+    unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form."""
@@ -238,6 +246,8 @@ class Guard:
         }
         if self.kind is not None:
             out["kind"] = self.kind
+        if self.unless:
+            out["unless"] = {c: list(lv) for c, lv in self.unless}
         return out
 
 
@@ -431,8 +441,11 @@ class _Reader:
             self.problem(f"{where}: a comparison must be a mapping with column and levels")
             return None
         for key in item:
-            if key not in {"name", "column", "label", "levels"}:
-                self.problem(f"{where}: unknown key {key!r} (allowed: column, label, levels, name)")
+            if key not in {"name", "column", "label", "levels", "identifier"}:
+                self.problem(
+                    f"{where}: unknown key {key!r} "
+                    f"(allowed: column, identifier, label, levels, name)"
+                )
         column = self.known_column(f"{where}.column", item.get("column"))
         name = item.get("name", column)
         if not isinstance(name, str):
@@ -464,7 +477,17 @@ class _Reader:
             seen.add(lv.name)
         if len(levels) > 100:
             self.problem(f"{where}.levels: at most 100 levels")
-        return Comparison(name=name, column=column, label=str(label), levels=tuple(levels))
+        identifier = item.get("identifier", False)
+        if not isinstance(identifier, bool):
+            self.problem(f"{where}.identifier must be true or false")
+            identifier = False
+        return Comparison(
+            name=name,
+            column=column,
+            label=str(label),
+            levels=tuple(levels),
+            identifier=identifier,
+        )
 
     def read_level(
         self, where: str, raw: Any, column: str, comp_label: str
@@ -702,7 +725,7 @@ class _Reader:
             if not isinstance(item, Mapping) or not isinstance(item.get("when"), Mapping):
                 self.problem(f"{where}: a guard is a mapping with name, when and cap")
                 continue
-            extra = set(item) - {"name", "when", "cap", "kind"}
+            extra = set(item) - {"name", "when", "cap", "kind", "unless"}
             if extra:
                 self.problem(f"{where}: unknown keys {sorted(extra)}")
             name = str(item.get("name", f"guard {k}"))
@@ -714,23 +737,34 @@ class _Reader:
             if kind is not None and not isinstance(kind, str):
                 self.problem(f"{where}.kind must be a string")
                 kind = None
-            when: list[tuple[str, tuple[str, ...]]] = []
-            for comp_name, levels in item["when"].items():
-                comp = by_name.get(comp_name)
-                if comp is None:
-                    self.problem(f"{where}.when: no comparison named {comp_name!r}")
-                    continue
-                if isinstance(levels, str):
-                    levels = [levels]
-                names = {lv.name for lv in comp.levels}
-                for lv in levels:
-                    if lv not in names:
-                        self.problem(
-                            f"{where}.when.{comp_name}: no level named {lv!r} "
-                            f"(levels: {', '.join(sorted(names))})"
-                        )
-                when.append((comp_name, tuple(levels)))
-            out.append(Guard(name=name, when=tuple(when), cap=cap, kind=kind))
+            when = self.read_conditions(f"{where}.when", item["when"], by_name)
+            unless_raw = item.get("unless", {})
+            if not isinstance(unless_raw, Mapping):
+                self.problem(f"{where}.unless must be a mapping of comparison -> levels")
+                unless_raw = {}
+            unless = self.read_conditions(f"{where}.unless", unless_raw, by_name)
+            out.append(Guard(name=name, when=when, cap=cap, kind=kind, unless=unless))
+        return tuple(out)
+
+    def read_conditions(
+        self, where: str, raw: Mapping[str, Any], by_name: Mapping[str, Comparison]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        out: list[tuple[str, tuple[str, ...]]] = []
+        for comp_name, levels in raw.items():
+            comp = by_name.get(comp_name)
+            if comp is None:
+                self.problem(f"{where}: no comparison named {comp_name!r}")
+                continue
+            if isinstance(levels, str):
+                levels = [levels]
+            names = {lv.name for lv in comp.levels}
+            for lv in levels:
+                if lv not in names:
+                    self.problem(
+                        f"{where}.{comp_name}: no level named {lv!r} "
+                        f"(levels: {', '.join(sorted(names))})"
+                    )
+            out.append((comp_name, tuple(str(x) for x in levels)))
         return tuple(out)
 
 
@@ -793,7 +827,13 @@ def _with_tf(comp: Comparison, tf: Sequence[str]) -> Comparison:
         else lv
         for lv in comp.levels
     )
-    return Comparison(name=comp.name, column=comp.column, label=comp.label, levels=levels)
+    return Comparison(
+        name=comp.name,
+        column=comp.column,
+        label=comp.label,
+        levels=levels,
+        identifier=comp.identifier,
+    )
 
 
 # ---- the default for the canonical customer frame -------------------------------------------
@@ -813,6 +853,7 @@ DEFAULT_MATCHING: dict[str, Any] = {
         ["family", "birth_date"],
         ["birth_date", "postcode"],
         ["birth_date", "city"],
+        ["street", "house_number"],
         ["org", "city"],
         ["org", "postcode"],
         {"sorted_neighbourhood": "full_name", "window": 4},
@@ -826,9 +867,9 @@ DEFAULT_MATCHING: dict[str, Any] = {
                 {"jaro_winkler": 0.92},
                 {"kind": "swapped", "columns": ["given", "family"], "name": "swapped",
                  "label": "given and family name swapped"},
-                {"jaro_winkler": 0.80},
                 {"kind": "initial", "column": "given_raw", "name": "initial",
                  "label": "given name initial matches"},
+                {"jaro_winkler": 0.80},
             ],
         },
         {
@@ -871,6 +912,7 @@ DEFAULT_MATCHING: dict[str, Any] = {
             "name": "tax_id",
             "column": "tax_ids",
             "label": "tax id",
+            "identifier": True,
             "levels": [{"array_intersect": 1}],
         },
         {
