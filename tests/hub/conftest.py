@@ -50,15 +50,20 @@ TAP_SOURCE = textwrap.dedent(
 )
 
 
-def schema(stream: str = "customers", fields: tuple[str, ...] = ("id", "first", "last", "email"),
-           key: tuple[str, ...] = ("id",)) -> str:
+def schema(
+    stream: str = "customers",
+    fields: tuple[str, ...] = ("id", "first", "last", "email"),
+    key: tuple[str, ...] = ("id",),
+) -> str:
     """A SCHEMA line."""
-    return json.dumps({
-        "type": "SCHEMA",
-        "stream": stream,
-        "schema": {"type": "object", "properties": {f: {} for f in fields}},
-        "key_properties": list(key),
-    })
+    return json.dumps(
+        {
+            "type": "SCHEMA",
+            "stream": stream,
+            "schema": {"type": "object", "properties": {f: {} for f in fields}},
+            "key_properties": list(key),
+        }
+    )
 
 
 def record(stream: str = "customers", **values: Any) -> str:

@@ -40,7 +40,9 @@ def test_ingest_writes_records_state_and_run(project: Project) -> None:
     }
     saved = rows(project, "SELECT value FROM state WHERE scope='source' AND name='shop'")
     assert json.loads(str(saved[0][0])) == {"skip": 999}
-    assert rows(project, "SELECT kind, target, status FROM run") == [("ingest", "shop", "succeeded")]
+    assert rows(project, "SELECT kind, target, status FROM run") == [
+        ("ingest", "shop", "succeeded")
+    ]
     # the tap got a catalog from discovery
     assert project.invocations()[0]["catalog"] is True
 
@@ -83,7 +85,9 @@ def test_tap_crash_keeps_committed_records_and_state_behind_them(project: Projec
 
 
 def test_tap_killed_by_signal(project: Project) -> None:
-    project.configure([schema(), *customers(50), state({"skip": 51}), *customers(5, 50)], kill_after=30)
+    project.configure(
+        [schema(), *customers(50), state({"skip": 51}), *customers(5, 50)], kill_after=30
+    )
     result = project.cli("ingest")
     assert result.exit_code == FatalError.exit_code
     assert "killed by signal 9" in result.output
@@ -99,8 +103,12 @@ def test_tap_killed_by_signal(project: Project) -> None:
         (record(stream="orders", id=1), "RECORD for stream 'orders' before its SCHEMA"),
     ],
 )
-def test_bad_lines_fail_the_run_with_the_line_number(project: Project, bad: str, expected: str) -> None:
-    project.configure([schema(), record(id=1, first="A", last="B", email="a@b.nl"), bad, *customers(3, 5)])
+def test_bad_lines_fail_the_run_with_the_line_number(
+    project: Project, bad: str, expected: str
+) -> None:
+    project.configure(
+        [schema(), record(id=1, first="A", last="B", email="a@b.nl"), bad, *customers(3, 5)]
+    )
     result = project.cli("ingest")
     assert result.exit_code == FatalError.exit_code, result.output
     assert expected in result.output
@@ -155,7 +163,10 @@ def test_mapping_naming_a_missing_field_stops_before_any_record(project: Project
 def test_batch_messages_are_read(project: Project, tmp_path: Path) -> None:
     part = tmp_path / "part-1.jsonl"
     part.write_text(
-        "\n".join(json.dumps({"id": i, "first": "A", "last": "B", "email": f"x{i}@y.nl"}) for i in range(40))
+        "\n".join(
+            json.dumps({"id": i, "first": "A", "last": "B", "email": f"x{i}@y.nl"})
+            for i in range(40)
+        )
     )
     batch = json.dumps(
         {
@@ -213,4 +224,7 @@ def test_unreachable_database_url(project: Project) -> None:
     project.configure([schema()])
     result = project.cli("ingest")
     assert result.exit_code == RetriableError.exit_code, result.output
-    assert "cannot open the master database postgresql+psycopg://nobody@127.0.0.1:9/none" in result.output
+    assert (
+        "cannot open the master database postgresql+psycopg://nobody@127.0.0.1:9/none"
+        in result.output
+    )
