@@ -14,7 +14,6 @@ import decimal
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tap_sql.text_decoding import ROW_ERROR_PROPERTY, decode_text
@@ -27,10 +26,10 @@ def _base64(value: Any) -> str:
 
 
 def _datetime(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
+    if value.__class__ is datetime.datetime:
         if value.tzinfo is None:  # singer-sdk convention: naive values are UTC
-            value = value.replace(tzinfo=datetime.UTC)
-        return value.isoformat(timespec="microseconds")
+            return value.isoformat() + "+00:00"
+        return value.isoformat()
     return _date(value)
 
 
@@ -41,8 +40,11 @@ def _date(value: Any) -> Any:
 
 
 def _decimal(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal | float) and (math.isnan(value) or math.isinf(value)):
-        return None
+    # NaN / Infinity (PostgreSQL numeric, floats) have no JSON form.
+    if value.__class__ is decimal.Decimal:
+        return value if value.is_finite() else None
+    if value.__class__ is float:
+        return value if math.isfinite(value) else None
     return value
 
 
@@ -76,7 +78,7 @@ def value_converter(schema: dict[str, Any], *, singer_decimal: bool) -> ValueCon
     if fmt == "date-time":
         return _datetime
     if fmt in ("date", "time"):
-        return _date
+        return None  # the msgspec writer and the SDK's conformance both write ISO 8601
     if fmt == "x-singer.decimal":
         return _decimal_string if singer_decimal else _decimal
     if "number" in types and "object" not in types:
@@ -99,33 +101,95 @@ def is_text_column(schema: dict[str, Any]) -> bool:
     )
 
 
-@dataclass
-class RowConverter:
-    """Turns a result row (a tuple in ``names`` order) into a record dict."""
+def _fast_text(codec: str) -> ValueConverter:
+    errors = "tap_sql_mysql_latin1" if codec == "cp1252" else "strict"
 
-    names: Sequence[str]
-    converters: Sequence[tuple[str, ValueConverter]]
-    text_codecs: Sequence[tuple[str, str]]
-    undecodable_rows: int = 0
+    def convert(value: Any) -> Any:
+        if value.__class__ is str:
+            return value
+        if isinstance(value, bytes | bytearray | memoryview):
+            # UnicodeDecodeError sends the row to the slow path, which marks the value.
+            return bytes(value).decode(codec, errors)
+        return str(value)
+
+    return convert
+
+
+class RowConverter:
+    """Turns a result row (a tuple in ``names`` order) into a record dict.
+
+    The per-row function is generated once per stream (as ``collections.namedtuple``
+    does): one tuple unpacking and one dict display with only the needed converter calls,
+    several times faster than a loop over columns, which matters at tens of millions of
+    rows. A row whose text does not decode goes through the careful path, which marks it.
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        converters: Sequence[tuple[str, ValueConverter]],
+        text_codecs: Sequence[tuple[str, str]],
+    ) -> None:
+        self.names = list(names)
+        self.converters = list(converters)
+        self.text_codecs = list(text_codecs)
+        self.undecodable_rows = 0
+        self._fast = self._compile()
+
+    def _compile(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        namespace: dict[str, Any] = {"_careful": self._careful}
+        by_name: dict[str, str] = {}
+        for name, convert in self.converters:
+            key = f"_c{len(namespace)}"
+            namespace[key] = convert
+            by_name[name] = key
+        for name, codec in self.text_codecs:
+            key = f"_c{len(namespace)}"
+            namespace[key] = _fast_text(codec)
+            by_name[name] = key
+        variables = [f"v{i}" for i in range(len(self.names))]
+        items = []
+        for i, name in enumerate(self.names):
+            value = variables[i]
+            if name in by_name:
+                value = f"(None if {value} is None else {by_name[name]}({value}))"
+            items.append(f"{name!r}: {value}")
+        items.append(f"{ROW_ERROR_PROPERTY!r}: None")
+        unpack = ", ".join(variables) + ("," if len(variables) == 1 else "")
+        source = (
+            "def convert(row):\n"
+            f"    {unpack} = row\n"
+            "    try:\n"
+            f"        return {{{', '.join(items)}}}\n"
+            "    except UnicodeDecodeError:\n"
+            "        return _careful(row)\n"
+        )
+        # Only column names (repr-quoted) and generated identifiers reach the source.
+        exec(source, namespace)  # noqa: S102
+        return namespace["convert"]  # type: ignore[no-any-return]
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         """Convert one row; never raises on a bad value."""
+        return self._fast(row)
+
+    def _careful(self, row: Sequence[Any]) -> dict[str, Any]:
         record = dict(zip(self.names, row, strict=True))
         for name, convert in self.converters:
             value = record[name]
             if value is not None:
                 record[name] = convert(value)
-        errors: list[str] | None = None
+        errors: list[str] = []
         for name, codec in self.text_codecs:
             value = record[name]
-            if value is not None and value.__class__ is not str:
-                if isinstance(value, bytes | bytearray | memoryview):
-                    decoded = decode_text(bytes(value), codec, column=name)
-                    record[name] = decoded.text
-                    if decoded.error is not None:
-                        errors = [*(errors or []), decoded.error]
-                else:
-                    record[name] = str(value)
+            if value is None or value.__class__ is str:
+                continue
+            if isinstance(value, bytes | bytearray | memoryview):
+                decoded = decode_text(bytes(value), codec, column=name)
+                record[name] = decoded.text
+                if decoded.error is not None:
+                    errors.append(decoded.error)
+            else:
+                record[name] = str(value)
         record[ROW_ERROR_PROPERTY] = "; ".join(errors) if errors else None
         if errors:
             self.undecodable_rows += 1

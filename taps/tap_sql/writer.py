@@ -45,6 +45,18 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
             return _encoder.encode(body) + b"\n"
         return _encoder.encode(message.to_dict()) + b"\n"
 
+    def write_record(self, stream: str, record: dict[str, Any], version: int | None) -> None:
+        """Write one RECORD line without building a message object (the hot path)."""
+        body: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            body["version"] = version
+        body["time_extracted"] = datetime.datetime.now(datetime.UTC)
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            sys.stdout.write(_encoder.encode(body).decode("utf-8") + "\n")
+            return
+        out.write(_encoder.encode(body) + b"\n")
+
     def write_message(self, message: Message) -> None:
         """Write the message; flush unless it is a RECORD."""
         line = self.serialize_message(message)

@@ -1,0 +1,177 @@
+"""Benchmark tap-sql on PostgreSQL: 1,000,000 customer rows, full and incremental.
+
+Prints rows/s and peak RSS of the tap process (stdout to /dev/null), then the count of
+rows an incremental run reads after 1% of the rows changed. Needs the PostgreSQL server
+of the test fixtures (127.0.0.1:5432, user postgres); creates and drops its own database.
+
+    .venv/bin/python benchmarks/bench_tap_sql.py [--rows 1000000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "taps_sql"))
+from erp_schema import PEOPLE, erp_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+TAP = str(ROOT / ".venv" / "bin" / "tap-sql")
+ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+BASE = dt.datetime(2024, 3, 1, 8, 0, 0)
+
+
+def load(dsn: str, rows: int) -> None:
+    """Create the ERP customers table and COPY ``rows`` rows into it."""
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{dsn}"
+    engine = sa.create_engine(url)
+    md = erp_metadata()
+    md.tables["customers"].create(engine)
+    engine.dispose()
+    columns = (
+        "id, customer_number, kind, salutation, given_name, name_particle, family_name, "
+        "company_name, legal_form, vat_id, birth_date, language, credit_limit, balance, "
+        "consent_email, logo, created_at, updated_at"
+    )
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={dsn}") as conn:
+        with conn.cursor() as cur, cur.copy(f"COPY customers ({columns}) FROM STDIN") as copy:
+            for i in range(1, rows + 1):
+                given, family, particle, lang, *_ = PEOPLE[i % len(PEOPLE)]
+                copy.write_row(
+                    (
+                        i,
+                        f"C{i:08d}",
+                        "person",
+                        "Mr",
+                        given,
+                        particle,
+                        family,
+                        None,
+                        None,
+                        None,
+                        dt.date(1950, 1, 1) + dt.timedelta(days=i % 18000),
+                        lang,
+                        f"{i % 50000}.{i % 100:02d}",
+                        f"{(i * 7) % 100000}.{i % 10000:04d}",
+                        i % 3 == 0,
+                        i.to_bytes(4, "big") if i % 10 == 0 else None,
+                        BASE - dt.timedelta(days=i % 3000),
+                        BASE + dt.timedelta(seconds=i // 50),  # 50 rows share each value
+                    )
+                )
+        conn.execute("CREATE INDEX customers_updated ON customers (updated_at, id)")
+        conn.execute("ANALYZE customers")
+
+
+def run_tap(
+    config: dict[str, object], state: dict[str, object] | None, *, capture: bool
+) -> dict[str, object]:
+    """Run tap-sql; stdout to /dev/null (or parsed); return time, rows, peak RSS, state."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "config.json"
+        cfg.write_text(json.dumps(config))
+        args = [TAP, "--config", str(cfg)]
+        if state is not None:
+            st = Path(tmp) / "state.json"
+            st.write_text(json.dumps(state))
+            args += ["--state", str(st)]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        last_state = None
+        records = 0
+        if capture:
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for line in proc.stdout or ():
+                if line.startswith(b'{"type":"RECORD"'):
+                    records += 1
+                elif line.startswith(b'{"type":"STATE"'):
+                    last_state = json.loads(line)["value"]
+            stderr = proc.stderr.read() if proc.stderr else b""
+            proc.wait()
+        else:
+            with open(os.devnull, "wb") as null:
+                proc = subprocess.run(args, stdout=null, stderr=subprocess.PIPE, check=False)
+            stderr = proc.stderr
+        elapsed = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if proc.returncode != 0:
+            raise SystemExit(f"tap-sql failed ({proc.returncode}):\n{stderr.decode()[-2000:]}")
+        counted = [int(m) for m in re.findall(rb'"metric":"record_count","value":(\d+)', stderr)]
+        if not capture:
+            records = max(counted) if counted else -1
+        return {
+            "seconds": elapsed,
+            "records": records,
+            "peak_rss_mib": max(peak, before) / 1024,
+            "peak_is_new": peak > before,
+            "state": last_state,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    args = parser.parse_args()
+    name = f"crmhub_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        t0 = time.perf_counter()
+        load(name, args.rows)
+        print(f"loaded {args.rows:,} customers in {time.perf_counter() - t0:.1f}s")
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        full_cfg = {"sqlalchemy_url": url, "include_tables": ["customers"]}
+        inc_cfg = {
+            **full_cfg,
+            "stream_settings": {"customers": {"replication_key": "updated_at"}},
+            "state_every_records": 100_000,
+        }
+        print(f"load average before runs: {os.getloadavg()}")
+
+        full = run_tap(full_cfg, None, capture=False)
+        print(
+            f"full table -> /dev/null: {full['records']:,} rows in {full['seconds']:.1f}s = "
+            f"{float(full['records']) / float(full['seconds']):,.0f} rows/s, "  # type: ignore[arg-type]
+            f"peak RSS {full['peak_rss_mib']:.0f} MiB"
+        )
+        first = run_tap(inc_cfg, None, capture=True)
+        print(
+            f"incremental first run (ordered by updated_at, id; parsed by the benchmark): "
+            f"{first['records']:,} rows in {first['seconds']:.1f}s = "
+            f"{float(first['records']) / float(first['seconds']):,.0f} rows/s"  # type: ignore[arg-type]
+        )
+        changed = args.rows // 100
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
+            conn.execute(
+                "UPDATE customers SET updated_at = %s, family_name = family_name || ' (upd)' "
+                "WHERE id %% 100 = 7",
+                (BASE + dt.timedelta(days=30),),
+            )
+        second = run_tap(inc_cfg, first["state"], capture=True)  # type: ignore[arg-type]
+        print(
+            f"incremental after {changed:,} rows (1%) changed: read {second['records']:,} rows "
+            f"in {second['seconds']:.1f}s (expected {changed:,})"
+        )
+        print(f"load average after runs: {os.getloadavg()}")
+    finally:
+        if not args.keep:
+            with psycopg.connect(ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
