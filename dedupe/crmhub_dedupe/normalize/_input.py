@@ -41,8 +41,19 @@ class RawColumns:
 
 
 def object_array(values: Iterable[Any], n: int) -> ObjectArray:
-    """An object array that never broadcasts nested lists."""
-    return np.fromiter(values, dtype=object, count=n)
+    """An object array of ``n`` values that never turns nested lists into extra dimensions."""
+    items = values if isinstance(values, list) else list(values)
+    if len(items) != n:
+        raise ValueError(f"expected {n} values, got {len(items)}")
+    try:
+        array = np.array(items, dtype=object)
+    except ValueError:  # ragged nested lists
+        array = None
+    if array is None or array.ndim != 1:
+        array = np.empty(n, dtype=object)
+        for index, item in enumerate(items):
+            array[index] = item
+    return array
 
 
 def _text_or_problem(
@@ -172,7 +183,7 @@ def read_batch(
             )
 
         def column(name: str) -> ObjectArray:
-            return object_array((record.get(name) for record in rows), n)
+            return object_array([record.get(name) for record in rows], n)
 
         extras_column = column("extras")
         addresses = column("addresses")

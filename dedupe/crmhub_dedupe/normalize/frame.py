@@ -29,6 +29,7 @@ from crmhub_dedupe.normalize.names import (
     _parse_family,
     _parse_full,
     _parse_given,
+    _particles,
     given_keys,
     phonetic,
 )
@@ -56,6 +57,9 @@ MATCHING_COLUMNS = (
 )  # fmt: skip
 
 _EMPTY: tuple[str, ...] = ()
+# a 0-d object array holding (): assigning it fills cells with () instead of broadcasting it
+_EMPTY_CELL = np.empty((), dtype=object)
+_EMPTY_CELL[()] = _EMPTY
 
 
 @dataclass(frozen=True)
@@ -94,15 +98,38 @@ def _map(values: ObjectArray, func: Callable[[Any], Any]) -> ObjectArray:
     return _take(codes, results)
 
 
+def _distinct2(
+    values: ObjectArray, context: ObjectArray, func: Callable[[Any, Any], Any]
+) -> tuple[np.ndarray[Any, Any], list[Any]]:
+    """Like :func:`_distinct` for (value, context) pairs, e.g. (phone, country); -1 = missing."""
+    value_codes, value_uniques = pd.factorize(values, use_na_sentinel=True)
+    context_codes, context_uniques = pd.factorize(context, use_na_sentinel=True)
+    combined = value_codes.astype(np.int64) * (len(context_uniques) + 1) + (context_codes + 1)
+    combined[value_codes < 0] = -1
+    codes, pair_uniques = pd.factorize(combined, use_na_sentinel=False)
+    results: list[Any] = []
+    for pair in pair_uniques.tolist():
+        if pair < 0:
+            results.append(None)
+            continue
+        value_code, context_code = divmod(pair, len(context_uniques) + 1)
+        region = context_uniques[context_code - 1] if context_code else None
+        results.append(func(value_uniques[value_code], region))
+    missing = np.flatnonzero(pair_uniques == -1)
+    if len(missing):  # keep the -1 convention for missing values
+        codes = np.where(codes == missing[0], -1, codes)
+    return codes, results
+
+
+def _take_each(
+    codes: np.ndarray[Any, Any], results: Sequence[Any], *indexes: int
+) -> list[ObjectArray]:
+    """One array per tuple position of the per-distinct results."""
+    return [_take(codes, [r[i] if r is not None else None for r in results]) for i in indexes]
+
+
 def _present(values: ObjectArray) -> np.ndarray[Any, np.dtype[np.bool_]]:
     return ~pd.isna(values)
-
-
-def _pair_keys(left: ObjectArray, right: ObjectArray) -> ObjectArray:
-    """One hashable key per row for normalizing (value, context) pairs once per distinct pair."""
-    return object_array(
-        (None if v is None else (v, c) for v, c in zip(left, right, strict=True)), len(left)
-    )
 
 
 class _Builder:
@@ -142,46 +169,42 @@ class _Builder:
     def names(self, kind: ObjectArray) -> None:
         s = self.raw.scalars
         person = kind == "person"
-        given_codes, given_parsed = _distinct(s["given_name"], _parse_given)
-        family_codes, family_parsed = _distinct(s["family_name"], _parse_family)
-        given_objs = _take(given_codes, given_parsed)
-        family_objs = _take(family_codes, family_parsed)
-        given_key = _attr(given_objs, "key")
-        family_key = _attr(family_objs, "key")
+        g_codes, g_parsed = _distinct(s["given_name"], _parse_given)
+        f_codes, f_parsed = _distinct(s["family_name"], _parse_family)
+        given_raw = _take(g_codes, [g.key for g in g_parsed])
+        given_particle = _take(g_codes, [g.particle for g in g_parsed])
+        family = _take(f_codes, [f.key for f in f_parsed])
+        family_alt = _take(f_codes, [f.alt for f in f_parsed])
+        family_particle = _take(f_codes, [f.particle for f in f_parsed])
         full = s["full_name"]
-        needs_full = person & _present(full) & (~_present(given_key) | ~_present(family_key))
-        full_parsed = np.full(self.n, None, dtype=object)
-        if needs_full.any():
-            full_parsed[needs_full] = _map(full[needs_full], _parse_full)
+        no_given, no_family = ~_present(given_raw), ~_present(family)
+        needs_full = person & _present(full) & (no_given | no_family)
         rows = np.flatnonzero(needs_full)
-        for row in rows:  # rare: records that only have a one-field name (or half of one)
-            parsed_given, parsed_family = full_parsed[row]
-            if given_key[row] is None and family_key[row] is None:
-                given_objs[row], family_objs[row] = parsed_given, parsed_family
-            elif family_key[row] is None:
-                family_objs[row] = parsed_family
-            else:
-                given_objs[row] = parsed_given
-        given_raw = _attr(given_objs, "key")
-        family = _attr(family_objs, "key")
-        family_alt = _attr(family_objs, "alt")
-        particle_field = _map(s["name_particle"], fold)
-        particle = _first_present(
-            particle_field, _attr(family_objs, "particle"), _attr(given_objs, "particle")
-        )
-        keys_codes, keys = _distinct(given_raw, given_keys)
-        self.columns["given"] = _take(keys_codes, [k[0] for k in keys])
+        if len(rows):  # records with a one-field name (or half a structured one)
+            p_codes, p_parsed = _distinct(full[rows], _parse_full)
+            parsed = _take(p_codes, p_parsed)
+            both = no_given[rows] & no_family[rows]
+            for row, (pg, pf), whole in zip(rows.tolist(), parsed, both.tolist(), strict=True):
+                if whole or no_given[row]:
+                    given_raw[row], given_particle[row] = pg.key, pg.particle
+                if whole or no_family[row]:
+                    family[row], family_alt[row], family_particle[row] = pf.key, pf.alt, pf.particle
+        particle_field = _map(s["name_particle"], _particle_key)
+        self.columns["particle"] = _first_present(particle_field, family_particle, given_particle)
+        k_codes, keys = _distinct(given_raw, given_keys)
+        given, initial, initials, given_phonetic = _take_each(k_codes, keys, 0, 1, 2, 3)
+        given_phonetic[given_phonetic == ""] = None
+        self.columns["given"] = given
         self.columns["given_raw"] = given_raw
-        self.columns["given_initial"] = _take(keys_codes, [k[1] for k in keys])
-        self.columns["initials"] = _take(keys_codes, [k[2] for k in keys])
-        self.columns["given_phonetic"] = _take(keys_codes, [k[3] or None for k in keys])
+        self.columns["given_initial"] = initial
+        self.columns["initials"] = initials
+        self.columns["given_phonetic"] = given_phonetic
         self.columns["family"] = family
         family_alt[~_present(family)] = None
         self.columns["family_alt"] = family_alt
-        self.columns["particle"] = particle
         self.columns["family_phonetic"] = _map(family, lambda v: phonetic(v) or None)
         self.columns["full_name"] = object_array(
-            (f"{g} {f}" if g and f else (g or f) for g, f in zip(given_raw, family, strict=True)),
+            [f"{g} {f}" if g and f else (g or f) for g, f in zip(given_raw, family, strict=True)],
             self.n,
         )
 
@@ -191,11 +214,8 @@ class _Builder:
         # an organization written only in full_name
         use_full = (kind == "organization") & ~_present(name) & _present(s["full_name"])
         name[use_full] = s["full_name"][use_full]
-        keys = _map(
-            _pair_keys(name, s["legal_form"]), lambda pair: strip_legal_form(pair[0], pair[1])
-        )
-        self.columns["org"] = _attr_index(keys, 0)
-        self.columns["legal_form"] = _attr_index(keys, 1)
+        codes, keys = _distinct2(name, s["legal_form"], strip_legal_form)
+        self.columns["org"], self.columns["legal_form"] = _take_each(codes, keys, 0, 1)
 
     # -- contact fields -------------------------------------------------------------------
     def country(self) -> ObjectArray:
@@ -225,19 +245,18 @@ class _Builder:
     ) -> None:
         rows, values = self.raw.lists[field]
         context = region[rows] if region is not None else np.full(len(rows), None, dtype=object)
-        normalized = _map(_pair_keys(values, context), lambda pair: func(pair[0], pair[1]))
-        # values that fold to nothing ("", "-", "n/a") are missing, not invalid
-        meaningful = _present(_map(values, fold))
-        bad = np.flatnonzero(~_present(normalized) & meaningful)
-        self.issue(rows[bad], field, code, message, values[bad])
-        ok = np.flatnonzero(_present(normalized))
-        grouped: list[Any] = [_EMPTY] * self.n
-        for row, value in zip(rows[ok].tolist(), normalized[ok].tolist(), strict=True):
-            current = grouped[row]
-            if value not in current:
-                grouped[row] = (*current, value)
-        self.columns[column + "s"] = object_array(grouped, self.n)
-        self.columns[column] = object_array((t[0] if t else None for t in grouped), self.n)
+        codes, results = _distinct2(values, context, func)
+        normalized = _take(codes, results)
+        ok = _present(normalized)
+        if not ok.all():
+            # values that fold to nothing ("", "-", "n/a") are missing, not invalid
+            failed = np.flatnonzero(~ok)
+            meaningful = _present(_map(values[failed], fold))
+            bad = failed[meaningful]
+            self.issue(rows[bad], field, code, message, values[bad])
+        self.columns[column + "s"], self.columns[column] = _group_rows(
+            rows[ok], normalized[ok], self.n
+        )
 
     def contacts(self, region: ObjectArray) -> None:
         self._multi(
@@ -273,16 +292,13 @@ class _Builder:
         split_rows = np.flatnonzero(_present(street_raw) & ~_present(number))
         street_text = street_raw.copy()
         if len(split_rows):
-            parts = _map(street_raw[split_rows], split_house_number)
-            street_text[split_rows] = _attr_index(parts, 0)
-            number[split_rows] = _attr_index(parts, 1)
-        self.columns["street"] = _map(
-            _pair_keys(street_text, region), lambda p: expand_street(p[0], p[1])
-        )
+            codes, parts = _distinct(street_raw[split_rows], split_house_number)
+            street_text[split_rows], number[split_rows] = _take_each(codes, parts, 0, 1)
+        self.columns["street"] = _take(*_distinct2(street_text, region, expand_street))
         self.columns["house_number"] = number
-        checked = _map(_pair_keys(a["postal_code"], region), lambda p: postcode_check(p[0], p[1]))
-        postcode = _attr_index(checked, 0)
-        bad = np.flatnonzero(_present(postcode) & (_attr_index(checked, 1) == False))  # noqa: E712
+        codes, checked = _distinct2(a["postal_code"], region, _postcode)
+        postcode, fits = _take_each(codes, checked, 0, 1)
+        bad = np.flatnonzero(_present(postcode) & (fits == False))  # noqa: E712
         self.issue(
             bad,
             "addresses.postal_code",
@@ -358,23 +374,55 @@ class _Builder:
         issues = (
             pd.concat(self.issue_parts, ignore_index=True) if self.issue_parts else empty_issues()
         )
-        flags: list[Any] = [_EMPTY] * self.n
+        flags = np.empty(self.n, dtype=object)
+        flags[:] = _EMPTY_CELL
         if len(issues):
             positions = pd.Index(self.ids).get_indexer(pd.Index(issues["record_id"]))
+            grouped: dict[int, tuple[str, ...]] = {}
             for row, code in zip(positions.tolist(), issues["code"].tolist(), strict=True):
-                if row >= 0 and code not in flags[row]:
-                    flags[row] = (*flags[row], code)
-        return object_array(flags, self.n), issues
+                current = grouped.get(row, _EMPTY)
+                if row >= 0 and code not in current:
+                    grouped[row] = (*current, code)
+            for row, codes in grouped.items():
+                flags[row] = codes
+        return flags, issues
 
 
-def _attr(objects: ObjectArray, name: str) -> ObjectArray:
-    return object_array(
-        (getattr(o, name) if o is not None else None for o in objects), len(objects)
-    )
+def _group_rows(
+    rows: np.ndarray[Any, Any], values: ObjectArray, n: int
+) -> tuple[ObjectArray, ObjectArray]:
+    """(tuple of distinct values per row, first value per row) from row-sorted pairs."""
+    tuples = np.empty(n, dtype=object)
+    tuples[:] = _EMPTY_CELL
+    first = np.full(n, None, dtype=object)
+    if not len(rows):
+        return tuples, first
+    counts = np.bincount(rows, minlength=n)
+    single = counts[rows] == 1
+    single_rows, single_values = rows[single], values[single]
+    first[single_rows] = single_values
+    tuples[single_rows] = object_array([(v,) for v in single_values.tolist()], len(single_rows))
+    multi_rows, multi_values = rows[~single], values[~single]
+    grouped: dict[int, tuple[Any, ...]] = {}
+    for row, value in zip(multi_rows.tolist(), multi_values.tolist(), strict=True):
+        current = grouped.get(row, _EMPTY)
+        if value not in current:
+            grouped[row] = (*current, value)
+    for row, group in grouped.items():
+        tuples[row] = group
+        first[row] = group[0]
+    return tuples, first
 
 
-def _attr_index(objects: ObjectArray, index: int) -> ObjectArray:
-    return object_array((o[index] if o is not None else None for o in objects), len(objects))
+def _postcode(raw: object, country: str | None) -> tuple[str | None, bool]:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return postcode_check(str(raw), country)
+
+
+def _particle_key(value: object) -> str | None:
+    key = fold(value)
+    return _particles().get(key, key) if key else None
 
 
 def _first_present(*arrays: ObjectArray) -> ObjectArray:

@@ -97,11 +97,13 @@ def count_by_reason(issues: pd.DataFrame) -> pd.DataFrame:
             {c: pd.Series([], dtype=object if c in ("code", "severity") else "int64")
              for c in ("code", "severity", "records", "issues")}
         )  # fmt: skip
-    grouped = issues.groupby("code", sort=False)
+    # validation issues carry the batch position (records without an id still count)
+    who = "position" if "position" in issues.columns else "record_id"
+    grouped = issues.groupby("code", sort=True)
     out = pd.DataFrame(
         {
             "code": pd.Series(list(grouped.groups), dtype=object),
-            "records": grouped["record_id"].nunique().to_numpy(),
+            "records": grouped[who].nunique(dropna=False).to_numpy(),
             "issues": grouped.size().to_numpy(),
         }
     )

@@ -21,8 +21,17 @@ from stdnum.gb import vat as gb_vat
 from stdnum.in_ import gstin, pan
 from stdnum.nl import bsn as nl_bsn
 
+from crmhub_dedupe.normalize import _taxid_checks
+
 _CLEAN_RE = re.compile(r"[^0-9A-Z]")
 _EU_VAT_PREFIXES = frozenset(code.upper() for code in eu_vat.MEMBER_STATES) | {"EL", "XI"}
+
+
+_FAST_VAT = {
+    "NL": _taxid_checks.nl_vat,
+    "DE": _taxid_checks.de_vat,
+    "GB": _taxid_checks.gb_vat,
+}
 
 
 class TaxId(NamedTuple):
@@ -39,12 +48,39 @@ def _valid(module: object, value: str) -> bool:
         return False
 
 
+def _fast(compact: str, prefix: str) -> TaxId | bool | None:
+    """The answer of the fast checks: a TaxId, False (invalid as that scheme), None (unsure)."""
+    check = _FAST_VAT.get(prefix)
+    if check is not None:
+        verdict = check(compact)
+        if verdict is not None:
+            return TaxId(compact, "VAT") if verdict else False
+    if len(compact) == 15 and compact[:2].isdigit():
+        verdict = _taxid_checks.gstin(compact)
+        if verdict:
+            return TaxId(compact, "GSTIN")
+    if len(compact) == 10 and compact[:5].isalpha():
+        verdict = _taxid_checks.pan(compact)
+        if verdict:
+            return TaxId(compact, "PAN")
+    return None
+
+
 @functools.lru_cache(maxsize=131072)
 def _normalize(text: str, country: str | None) -> TaxId | None:
     compact = _CLEAN_RE.sub("", text.upper())
     if len(compact) < 5 or len(compact) > 20:
         return None
     prefix = compact[:2]
+    fast = _fast(compact, prefix)
+    if fast is False:
+        return None
+    if isinstance(fast, TaxId):
+        return fast
+    if country in _FAST_VAT and not compact.startswith(country):
+        checked = _FAST_VAT[country](country + compact)
+        if checked is not None:
+            return TaxId(country + compact, "VAT") if checked else None
     if prefix in _EU_VAT_PREFIXES and _valid(eu_vat, compact):
         return TaxId(str(eu_vat.compact(compact)), "VAT")
     if prefix == "GB" and _valid(gb_vat, compact):

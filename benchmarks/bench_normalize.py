@@ -1,0 +1,78 @@
+"""Benchmark of the NORMALIZE stage: records per second of normalize_frame and of each step.
+
+Usage:
+    .venv/bin/python benchmarks/bench_normalize.py [--records 100000] [--seed 0] [--profile]
+
+Records come from crmhub.synthetic (international persons and organizations, messy on
+purpose). The budget: the whole engine deduplicates 1,000,000 records in about 37 s on 2
+cores, so normalizing 1M records must stay well under ~12 s. The script prints the
+machine load next to the figures, because on a shared machine they are pessimistic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import resource
+import sys
+import time
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="print the top functions")
+    args = parser.parse_args()
+
+    from crmhub.synthetic import generate_records
+    from crmhub_dedupe.normalize import normalize_frame
+    from crmhub_dedupe.validate import validate_canonical
+
+    started = time.perf_counter()
+    generated = generate_records(args.records, seed=args.seed)
+    records = generated.records
+    print(f"generated {len(records):,} records in {time.perf_counter() - started:.1f} s")
+
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cpus")
+
+    started = time.perf_counter()
+    validation = validate_canonical(records)
+    validate_s = time.perf_counter() - started
+    valid = int(validation.valid_mask.sum())
+    print(
+        f"validate_canonical: {validate_s:.2f} s ({len(records) / validate_s:,.0f} rec/s),"
+        f" {valid:,} valid, {len(records) - valid:,} to quarantine"
+    )
+
+    profiler = cProfile.Profile() if args.profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    result = normalize_frame(records)
+    if profiler:
+        profiler.disable()
+    normalize_s = time.perf_counter() - started
+    rate = len(records) / normalize_s
+    print(
+        f"normalize_frame: {normalize_s:.2f} s ({rate:,.0f} rec/s);"
+        f" 1M records extrapolated: {1_000_000 / rate:.1f} s (budget well under 12 s)"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak_mb:,.0f} MB")
+    print("issues by reason:")
+    print(result.counts_by_reason().to_string(index=False))
+    frame = result.frame
+    print("share of records with a key:")
+    for column in ("given", "family", "org", "email", "phone", "postcode", "birth_date", "tax_id"):
+        print(f"  {column:<11} {frame[column].notna().mean():6.1%}")
+    if profiler:
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(35)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
