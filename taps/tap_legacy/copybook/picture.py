@@ -36,18 +36,22 @@ class Picture:
 
 
 def _expand(text: str) -> str:
+    for opening in re.finditer(r"\(", text):
+        end = opening.end()
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end == opening.end() or end >= len(text) or text[end] != ")":
+            raise PictureError("a repeat count must be digits in parentheses", end)
+    if ")" in _REPEAT.sub("", text):
+        raise PictureError("unbalanced parenthesis", text.find(")"))
+
     def repeat(match: re.Match[str]) -> str:
         count = int(match.group(2))
         if count == 0:
             raise PictureError("a repeat count of 0 is not allowed", match.start(2))
         return match.group(1) * count
 
-    expanded = _REPEAT.sub(repeat, text)
-    bad = expanded.find("(")
-    if bad >= 0 or ")" in expanded:
-        position = text.find("(") if "(" in text else text.find(")")
-        raise PictureError("unbalanced or non-numeric repeat count", max(position, 0))
-    return expanded
+    return _REPEAT.sub(repeat, text)
 
 
 def parse_picture(text: str) -> Picture:

@@ -94,12 +94,7 @@ def _elementary_codec(
             schema,
         )
     if pic.scale > 0:
-        schema = {
-            "type": ["string", "null"],
-            "format": "x-singer.decimal",
-            "precision": pic.digits,
-            "scale": pic.scale,
-        }
+        schema = {"type": ["string", "null"], "format": "x-singer.decimal"}
     else:
         schema = {"type": ["integer", "null"]}
     if usage == PACKED:
@@ -290,6 +285,13 @@ class PlanRunner:
         self.record_type = record_type
         self.simple = [(s.key, s.start, s.end, s.decode) for s in plan.steps]
         self.keys = plan.output_keys()
+        self._text_keys = {
+            s.key
+            for s in plan.steps
+            if s.item.picture is not None
+            and s.item.picture.category != "numeric"
+            and s.item.occurs == 1
+        }
         self._fast: Callable[[bytes], dict[str, Any]] | None = None
         if options is not None:
             from tap_legacy.copybook.fastpath import build_fast_decoder
@@ -388,6 +390,8 @@ class PlanRunner:
                     out[key] = decode(raw[start:end])
                 elif start >= len(raw):
                     out[key] = None
+                elif key in self._text_keys:
+                    out[key] = decode(raw[start:])  # text cut short by the record end
                 else:
                     raise ValueError(
                         f"the record ({len(raw)} bytes) ends inside this field "
