@@ -111,7 +111,7 @@ class Engine:
             if not self.profile.remote_ids and entry is not None:
                 remote = key  # the key is the id in files and SQL tables
             try:
-                om = sm.for_record(rec)
+                om = sm.for_record(rec, self.profile.kind_alias)
             except RecordError as exc:
                 done.append(Outcome(stream, key, "error", remote, chash, str(exc), seq=seq))
                 fields[key] = exc.field
@@ -238,9 +238,9 @@ class Engine:
         if self.profile.has_merge:
             outcome = self.profile.merge(item, loser, survivor)
         else:
-            self.profile.reparent(item, loser, survivor)
+            archived = self.profile.reparent(item, loser, survivor)
             item.intent = "archive"
-            outcome = self.profile.retire([item])[0]
+            outcome = item.outcome("archive") if archived else self.profile.retire([item])[0]
             item.intent = "merge"
             outcome.disposition = "merged"
         if outcome.action in ACCEPTED:

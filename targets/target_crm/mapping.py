@@ -228,8 +228,11 @@ class StreamMapping:
     stream: str
     objects: dict[str, ObjectMapping]
 
-    def for_record(self, record: Mapping[str, Any]) -> ObjectMapping:
-        """The object mapping a record goes to (customers by ``kind``)."""
+    def for_record(
+        self, record: Mapping[str, Any], alias: Mapping[str, str] | None = None
+    ) -> ObjectMapping:
+        """The object mapping a record goes to (customers by ``kind``, maybe aliased:
+        Salesforce persons to ``person_account``)."""
         if len(self.objects) == 1:
             return next(iter(self.objects.values()))
         kind = record.get("kind") or (
@@ -237,6 +240,7 @@ class StreamMapping:
             if record.get("organization_name") and not record.get("family_name")
             else "person"
         )
+        kind = (alias or {}).get(str(kind), kind)
         try:
             return self.objects[str(kind)]
         except KeyError:

@@ -49,3 +49,42 @@ def hubspot_config(hubspot: HubSpotSimulator, out: dict[str, Any]) -> dict[str, 
         **FAST_RETRY,
         **out,
     }
+
+
+@pytest.fixture(scope="session")
+def tryton_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The shared Tryton template database (built once, cached across runs)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent))
+    from tryton_server import cached_template
+
+    cache = getattr(request.config, "cache", None)
+    cache_dir = (
+        Path(str(cache.mkdir("tryton-template")))
+        if cache is not None
+        else tmp_path_factory.mktemp("tryton-template")
+    )
+    return cached_template(cache_dir)
+
+
+@pytest.fixture(scope="module")
+def tryton(tryton_template: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real trytond for this module, on a copy of the template (tests use own keys)."""
+    from tryton_server import running_trytond
+
+    with running_trytond(tmp_path_factory.mktemp("trytond"), tryton_template) as server:
+        yield server
+
+
+@pytest.fixture
+def tryton_config(tryton: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """Config of the tryton profile against the running server."""
+    return {
+        "profile": "tryton",
+        "tryton_url": tryton.url,
+        "database": tryton.db,
+        "username": tryton.user,
+        "password": tryton.password,
+        **FAST_RETRY,
+        "request_timeout_seconds": 30.0,
+        **out,
+    }

@@ -103,6 +103,8 @@ class Profile(ABC):
         self.mapping = mapping
         self.logger = logger
         self.parents = ParentIndex()
+        #: customer kind -> mapping entry to use instead (Salesforce Person Accounts)
+        self.kind_alias: dict[str, str] = {}
 
     def known_fields(self, object_name: str) -> set[str] | None:
         """Fields the profile knows on an object; None when any name is fine."""
@@ -135,8 +137,12 @@ class Profile(ABC):
         """Merge ``loser`` into ``survivor`` in the CRM (profiles with ``has_merge``)."""
         raise NotImplementedError(f"{self.name} has no merge operation")
 
-    def reparent(self, item: WorkItem, loser: str | None, survivor: ParentRef) -> None:  # noqa: B027
-        """Point records related to ``loser`` at ``survivor`` (profiles without merge)."""
+    def reparent(self, item: WorkItem, loser: str | None, survivor: ParentRef) -> bool:
+        """Point records related to ``loser`` at ``survivor`` (profiles without merge).
+
+        Returns True when this also archived the loser (nothing left to do).
+        """
+        return False
 
     def resolve_parent(self, master_id: str) -> ParentRef | None:
         """Where a customer is: from the index, else by looking it up in the CRM."""
@@ -146,7 +152,7 @@ class Profile(ABC):
         sm = self.mapping.streams.get("customers")
         if sm is None:
             return None
-        for om in sm.objects.values():
+        for om in {o.object: o for o in sm.objects.values()}.values():
             found = self.lookup(om.object, om.external_id, [master_id])
             if master_id in found:
                 self.parents.put(master_id, om.object, found[master_id])

@@ -191,7 +191,7 @@ class SqlProfile(Profile):
             raise BatchError(f"sql: {_db_error(exc)}") from exc
         return out
 
-    def reparent(self, item: WorkItem, loser: str | None, survivor: ParentRef) -> None:
+    def reparent(self, item: WorkItem, loser: str | None, survivor: ParentRef) -> bool:
         """Point related rows (and persons of a merged company) at the survivor."""
         target = survivor.remote_id or item.survivor_key
         with self.db.begin() as conn:
@@ -200,6 +200,7 @@ class SqlProfile(Profile):
                 if col and om.object in self.tables and col in self.tables[om.object].c:
                     table = self.tables[om.object]
                     conn.execute(table.update().where(table.c[col] == loser).values({col: target}))
+        return False
 
 
 def _db_error(exc: Exception) -> str:
