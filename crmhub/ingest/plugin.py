@@ -63,7 +63,13 @@ def tail(path: Path, lines: int = 8) -> str:
 
 
 def discover(
-    command: list[str], config_path: Path, log_path: Path, *, what: str, timeout_s: float = 600
+    command: list[str],
+    config_path: Path,
+    log_path: Path,
+    *,
+    what: str,
+    cwd: Path | None = None,
+    timeout_s: float = 600,
 ) -> dict[str, Any]:
     """Run ``--discover`` and return the catalog."""
     with log_path.open("ab") as log:
@@ -73,6 +79,7 @@ def discover(
                 stdout=subprocess.PIPE,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
+                cwd=cwd,
                 timeout=timeout_s,
                 check=False,
             )

@@ -235,6 +235,7 @@ class SourceIngest:
                     stdout=subprocess.PIPE,
                     stderr=stderr,
                     stdin=subprocess.DEVNULL,
+                    cwd=self.project.root,  # relative paths in a tap's config: the project's
                     bufsize=1 << 20,
                 )
                 stdout = proc.stdout
@@ -270,7 +271,7 @@ class SourceIngest:
             )
         elif self.source.discover:
             cfg = files.write("discover-config.json", self.source.config)
-            catalog = discover(command, cfg, log_path, what=what)
+            catalog = discover(command, cfg, log_path, what=what, cwd=self.project.root)
         else:
             return None
         catalog, chosen = select_streams(catalog, set(self.source.streams))

@@ -112,6 +112,8 @@ def _transform_for(rule: FieldRule, maps: dict[str, dict[str, Any]]) -> Callable
             hit = value_map.get(_as_text(value).strip().casefold(), _MISSING)
             if hit is not _MISSING:
                 value = hit
+                if value is None:  # a map may blank out placeholders such as "0" or "n/a"
+                    return None
             elif rule.strict:
                 raise _FieldProblem("unmapped_value", f"{value!r} is not in the value map")
         if rule.date is not None:

@@ -1,0 +1,1 @@
+"""``crmhub demo``: messy sample sources for three kinds of system, and the whole pipeline."""
