@@ -283,9 +283,21 @@ def table_sample(
 ) -> tuple[TableLayout, list[list[Any]]]:
     """The layout of a table and the first ``infer_rows`` data rows."""
     layout = find_layout(table, header_row=spec.header_row, scan_rows=settings.header_scan_rows)
-    rows = data_rows(table, layout)
+    width = len(layout.columns)
+    # Ragged rows are emitted as bad rows with text cells; they must not sway the types.
+    rows = (
+        cells
+        for _, cells in data_rows(table, layout)
+        if len(cells) == width or not any(_filled(c) for c in cells[width:])
+    )
     limited = rows if settings.infer_rows == 0 else islice(rows, settings.infer_rows)
-    return layout, [cells for _, cells in limited]
+    if table.is_text:
+        return layout, [cells for cells in limited if len(cells) >= width]
+    return layout, list(limited)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != "" and not (isinstance(value, str) and not value.strip())
 
 
 def learn_schema(plan: StreamPlan, settings: TapSettings, on_error: OnFileError) -> None:

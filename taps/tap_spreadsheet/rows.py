@@ -88,6 +88,7 @@ class RowReader:
         record[SOURCE_SHEET] = self.table.sheet
         record[SOURCE_ROW] = row
         record[ROW_ERROR] = None
+        record.setdefault(EXTRA_CELLS, None)
 
     def _bad_row(self, row: int, cells: Sequence[Any], reason: str) -> dict[str, Any]:
         """A row that cannot be read whole: every cell kept as text, with the reason."""
@@ -157,7 +158,7 @@ class RowReader:
         # and counters in locals.
         width = self.width
         names = self.names
-        all_names = (*names, SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW, ROW_ERROR)
+        all_names = (*names, SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW, ROW_ERROR, EXTRA_CELLS)
         typed = [(index, name, conv) for index, name, _, conv in self.typed]
         trim = self.options.trim
         strip = str.strip
@@ -193,7 +194,7 @@ class RowReader:
                 if undecodable and any(has_undecodable(c) for c in cells):
                     yield self._bad_row(row, values, self._undecodable_reason(cells))
                     continue
-                values += (path, sheet, row, None)
+                values += (path, sheet, row, None, None)
                 record: dict[str, Any] = dict(zip(all_names, values, strict=True))
                 for index, name, conv in typed:
                     value = values[index]

@@ -21,13 +21,15 @@ FALSE_WORDS = frozenset({"nee", "n", "no", "false", "onwaar", "falsch", "non", "
 # when it also holds a whole word.
 WEAK_BOOLEAN_WORDS = frozenset({"j", "n", "y"})
 
-_INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})")
-_DOT_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
-_COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY_DATE = re.compile(r"(\d{1,2})([-./])(\d{1,2})\2(\d{4})")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?")
-_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+_INT = re.compile(r"[+-]?(?:0|[1-9]\d{0,17})", re.ASCII)
+_DOT_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?", re.ASCII)
+_COMMA_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?", re.ASCII)
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_DMY_DATE = re.compile(r"(\d{1,2})([-./])(\d{1,2})\2(\d{4})", re.ASCII)
+_TIME = re.compile(
+    r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?", re.ASCII)
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _MAX_SERIAL = 2958465  # 9999-12-31
