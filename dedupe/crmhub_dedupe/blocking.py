@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from crmhub_dedupe.comparison import ColumnCache
 from crmhub_dedupe.errors import BlockingRuleTooBroadError, TooBroadRule
 from crmhub_dedupe.settings import BlockingRule
 
@@ -59,66 +60,69 @@ class BlockedPairs:
 
 @dataclass(frozen=True)
 class _Keyed:
-    """One rule's key per (row, value): rows and integer key codes, sorted by code."""
+    """One rule's key per (row, value): rows and integer key codes (equal codes = one block)."""
 
     rows: IntArray
     codes: IntArray
-    labels: pd.Index
+    sort_rank: IntArray | None = None  # sorted neighbourhood: rank of each row's key value
 
 
-def _is_array_column(s: pd.Series) -> bool:
-    if s.dtype != object:
-        return False
-    nonnull = s.dropna()
-    if nonnull.empty:
-        return False
-    return isinstance(nonnull.iloc[0], tuple | list)
+def _key_frame(cache: ColumnCache, rule: BlockingRule, *, ranked: bool = False) -> _Keyed:
+    """Integer key per row (array columns exploded); rows with a missing key part dropped.
+
+    Works on the cache's factorized codes only: no string work per rule.
+    """
+    n = len(cache)
+    rows = np.arange(n, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.int64)
+    has_array = False
+    for key in rule.keys:
+        if cache.is_array(key.column):
+            has_array = True
+            arr = cache.arrays(key.column)
+            lens = arr.lengths[rows]
+            owner = np.repeat(np.arange(rows.size, dtype=np.int64), lens)
+            first = np.cumsum(lens) - lens
+            offs = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(first, lens)
+            part = arr.values[arr.indptr[rows][owner] + offs]
+            if key.prefix is not None:
+                cut = pd.Series(arr.labels, dtype=object).str[: key.prefix]
+                remap, _ = pd.factorize(cut)
+                part = np.asarray(remap, dtype=np.int64)[part]
+            rows, codes = rows[owner], codes[owner]
+        else:
+            part = cache.strings(key.column, key.prefix).codes[rows]
+        ok = part >= 0
+        rows, codes, part = rows[ok], codes[ok], part[ok]
+        if rows.size:
+            combined, _ = pd.factorize(codes * np.int64(n + 1) + part)
+            codes = np.asarray(combined, dtype=np.int64)
+    if rows.size and has_array:
+        # one entry per (row, key): a record listing the same email twice is one entry
+        both = np.unique(codes * np.int64(n + 1) + rows)
+        codes, rows = both // np.int64(n + 1), both % np.int64(n + 1)
+    rank = None
+    if ranked and rule.keys:
+        key = rule.keys[0]
+        st = cache.strings(key.column, key.prefix)
+        order = np.argsort(st.labels.astype(str), kind="stable")
+        label_rank = np.empty(order.size, dtype=np.int64)
+        label_rank[order] = np.arange(order.size)
+        rank = label_rank[st.codes[rows]] if rows.size else rows
+    return _Keyed(rows=rows, codes=codes, sort_rank=rank)
 
 
-def _key_frame(frame: pd.DataFrame, rule: BlockingRule) -> _Keyed:
-    """Integer key per row (array columns exploded); rows with a missing key part dropped."""
-    parts = pd.DataFrame({"_row": np.arange(len(frame), dtype=np.int64)})
-    arrays = []
-    for k, key in enumerate(rule.keys):
-        s = frame[key.column].reset_index(drop=True)
-        parts[f"_k{k}"] = s.to_numpy(dtype=object)
-        if _is_array_column(s):
-            arrays.append(f"_k{k}")
-    for col in arrays:
-        parts = parts.explode(col, ignore_index=True)
-    for k, key in enumerate(rule.keys):
-        col = f"_k{k}"
-        values = parts[col].astype("string").str.strip()
-        if key.prefix is not None:
-            values = values.str[: key.prefix]
-        parts[col] = values.mask(values == "")
-    parts = parts.dropna()
-    keycols = [f"_k{k}" for k in range(len(rule.keys))]
-    if parts.empty:
-        empty = np.empty(0, dtype=np.int64)
-        return _Keyed(empty, empty, pd.Index([]))
-    if len(keycols) == 1:
-        codes, labels = pd.factorize(parts[keycols[0]], sort=True)
-        label_index = pd.Index(labels)
-    else:
-        combined = pd.MultiIndex.from_frame(parts[keycols])
-        codes, labels_mi = pd.factorize(combined, sort=True)
-        label_index = pd.Index(labels_mi)
-    rows = parts["_row"].to_numpy(dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int64)
-    # one entry per (row, key): a record listing the same email twice is one entry
-    both = np.unique(codes * (len(frame) + 1) + rows)
-    codes = both // (len(frame) + 1)
-    rows = both % (len(frame) + 1)
-    return _Keyed(rows=rows, codes=codes, labels=label_index)
-
-
-def _describe_block(keyed: _Keyed, rule: BlockingRule, code: int) -> str:
-    value = keyed.labels[code]
-    values = value if isinstance(value, tuple) else (value,)
-    return ", ".join(
-        f"{k.column}={_mask(str(v))!r}" for k, v in zip(rule.keys, values, strict=False)
-    )
+def _describe_block(cache: ColumnCache, rule: BlockingRule, row: int) -> str:
+    parts = []
+    for k in rule.keys:
+        value = cache.frame[k.column].iat[row]
+        if isinstance(value, tuple | list):
+            value = "|".join(str(v) for v in value)
+        text = str(value).strip()
+        if k.prefix is not None:
+            text = text[: k.prefix]
+        parts.append(f"{k}={_mask(text)!r}")
+    return ", ".join(parts)
 
 
 def _mask(value: str) -> str:
@@ -155,10 +159,11 @@ def _expand(counts: IntArray) -> tuple[IntArray, IntArray]:
 class _RulePlan:
     """A rule keyed and counted, ready to generate pairs."""
 
-    def __init__(self, frame: pd.DataFrame, rule: BlockingRule, side: BoolArray | None) -> None:
+    def __init__(self, cache: ColumnCache, rule: BlockingRule, side: BoolArray | None) -> None:
         self.rule = rule
         self.side = side
-        keyed = _key_frame(frame, rule)
+        self.cache = cache
+        keyed = _key_frame(cache, rule, ranked=rule.kind == "sorted_neighbourhood")
         self.keyed = keyed
         if rule.kind == "sorted_neighbourhood":
             self._plan_sorted_neighbourhood()
@@ -196,15 +201,15 @@ class _RulePlan:
             big = int(np.argmax(sizes))
             self.biggest_size = int(sizes[big])
             self.biggest_block: str | None = _describe_block(
-                keyed, self.rule, int(codes[starts[big]])
+                self.cache, self.rule, int(rows[starts[big]])
             )
         else:
             self.biggest_size, self.biggest_block = 0, None
 
     def _plan_sorted_neighbourhood(self) -> None:
         keyed = self.keyed
-        # codes were factorized with sort=True, so sorting codes sorts the key values
-        order = np.argsort(keyed.codes, kind="stable")
+        rank = keyed.sort_rank if keyed.sort_rank is not None else keyed.codes
+        order = np.argsort(rank, kind="stable")
         self.rows = keyed.rows[order]
         self.codes = keyed.codes[order]
         m = int(self.rows.size)
@@ -262,12 +267,14 @@ def count_pairs(
     rules: Sequence[BlockingRule],
     *,
     link_only_between: BoolArray | None = None,
+    cache: ColumnCache | None = None,
 ) -> list[RuleCount]:
     """Count, per rule, the pairs it would generate (upper bound; nothing materialized)."""
     side = _side(frame, link_only_between)
+    cache = cache or ColumnCache(frame)
     out = []
     for rule in rules:
-        plan = _RulePlan(frame, rule, side)
+        plan = _RulePlan(cache, rule, side)
         out.append(
             RuleCount(
                 rule.name,
@@ -298,6 +305,7 @@ def block(
     *,
     max_pairs_per_rule: int = 20_000_000,
     link_only_between: BoolArray | None = None,
+    cache: ColumnCache | None = None,
 ) -> BlockedPairs:
     """Candidate pairs: the deduplicated union of every rule's pairs.
 
@@ -308,7 +316,8 @@ def block(
     :class:`~crmhub_dedupe.errors.BlockingRuleTooBroadError`.
     """
     side = _side(frame, link_only_between)
-    plans = [_RulePlan(frame, rule, side) for rule in rules]
+    cache = cache or ColumnCache(frame)
+    plans = [_RulePlan(cache, rule, side) for rule in rules]
     too_broad = [
         TooBroadRule(p.rule.name, p.pairs, p.biggest_block, p.biggest_size)
         for p in plans
@@ -340,7 +349,7 @@ def block(
             merged_rule = np.concatenate((seen_rule, np.full(fresh.size, k, dtype=np.int16)))
             order = np.argsort(merged, kind="stable")
             seen, seen_rule = merged[order], merged_rule[order]
-        del plan.rows, plan.codes
+        del plan.rows, plan.codes, plan.keyed
     left = seen // n if n else seen
     right = seen % n if n else seen
     return BlockedPairs(left=left, right=right, rule=seen_rule, counts=tuple(counts), n_records=n)

@@ -49,6 +49,7 @@ class _Arrays:
     values: IntArray
     lengths: IntArray
     n_values: int
+    labels: npt.NDArray[np.object_]
 
 
 class ColumnCache:
@@ -63,17 +64,23 @@ class ColumnCache:
         self._numbers: dict[str, FloatArray] = {}
         self._initials: dict[str, tuple[IntArray, BoolArray]] = {}
         self.extra: dict[str, tuple[IntArray, IntArray]] = {}
+        self._is_array: dict[str, bool] = {}
 
     def __len__(self) -> int:
         return len(self.frame)
 
     def is_array(self, column: str) -> bool:
         """Whether the column holds tuples (multi-valued)."""
-        s = self.frame[column]
-        if s.dtype != object:
-            return False
-        nonnull = s.dropna()
-        return not nonnull.empty and isinstance(nonnull.iloc[0], tuple | list)
+        if column not in self._is_array:
+            s = self.frame[column]
+            if s.dtype != object:
+                self._is_array[column] = False
+            else:
+                nonnull = s.dropna()
+                self._is_array[column] = not nonnull.empty and isinstance(
+                    nonnull.iloc[0], tuple | list
+                )
+        return self._is_array[column]
 
     def strings(self, column: str, prefix: int | None = None) -> _Strings:
         """Factorized string values (codes, -1 = missing or empty)."""
@@ -105,11 +112,15 @@ class ColumnCache:
                 else:
                     rows.append((v,))
             lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-            flat = list(chain.from_iterable(rows))
+            flat = [str(x).strip() for x in chain.from_iterable(rows)]
             codes, uniques = pd.factorize(pd.Series(flat, dtype=object))
             indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
             self._arrays[column] = _Arrays(
-                indptr, np.asarray(codes, dtype=np.int64), lengths, max(1, len(uniques))
+                indptr,
+                np.asarray(codes, dtype=np.int64),
+                lengths,
+                max(1, len(uniques)),
+                np.asarray(uniques, dtype=object),
             )
         return self._arrays[column]
 
@@ -230,13 +241,14 @@ def level_mask(
     right: IntArray,
     memo: dict[tuple[str, str], FloatArray] | None = None,
     at: IntArray | None = None,
+    lowest: dict[tuple[str, str], float] | None = None,
 ) -> BoolArray:
     """Whether each pair (row positions ``left``/``right``) satisfies ``level``.
 
     ``memo``/``at`` let fuzzy levels of one comparison reuse scores already computed for
     a superset of the pairs (``at`` = positions of these pairs within that superset).
     """
-    return np.asarray(_level_mask(cache, level, left, right, memo, at), dtype=bool)
+    return np.asarray(_level_mask(cache, level, left, right, memo, at, lowest), dtype=bool)
 
 
 def _level_mask(
@@ -246,6 +258,7 @@ def _level_mask(
     right: IntArray,
     memo: dict[tuple[str, str], FloatArray] | None,
     at: IntArray | None,
+    lowest: dict[tuple[str, str], float] | None = None,
 ) -> Any:
     kind = level.kind
     if kind == "else":
@@ -282,7 +295,13 @@ def _level_mask(
             scores = memo[key][at]
         else:
             if kind in _SIMILARITY:
-                scores = _pair_scores(cache, level.column, _SIMILARITY[kind], left, right)
+                # below the lowest band of this scorer nothing matters: let rapidfuzz stop early
+                cutoff = None if lowest is None else lowest.get(key)
+                if cutoff is not None and kind == "token_set":
+                    cutoff *= 100.0
+                scores = _pair_scores(
+                    cache, level.column, _SIMILARITY[kind], left, right, cutoff=cutoff
+                )
             else:
                 scores = _pair_scores(
                     cache, level.column, _DISTANCE[kind], left, right, cutoff=threshold + 1
@@ -326,6 +345,11 @@ def compare_one(
     todo = np.arange(n, dtype=np.int64)
     memo: dict[tuple[str, str], FloatArray] = {}
     first_fuzzy_at: dict[tuple[str, str], IntArray] = {}
+    lowest: dict[tuple[str, str], float] = {}
+    for level in comparison.levels:
+        if level.kind in _SIMILARITY and level.threshold is not None:
+            key = (level.kind, level.column)
+            lowest[key] = min(lowest.get(key, 1.0), float(level.threshold))
     for k, level in enumerate(comparison.levels[:-1]):
         if todo.size == 0:
             break
@@ -336,7 +360,7 @@ def compare_one(
         else:
             at = np.arange(todo.size, dtype=np.int64)
             first_fuzzy_at[key] = todo
-        hit = level_mask(cache, level, left[todo], right[todo], memo, at)
+        hit = level_mask(cache, level, left[todo], right[todo], memo, at, lowest)
         gamma[todo[hit]] = k
         todo = todo[~hit]
     return gamma

@@ -268,7 +268,8 @@ def expectation_maximisation(
         for k in idx:
             g = pat[:, k]
             n_lv = m[k].size
-            cm = np.bincount(g, weights=wm, minlength=n_lv)
+            # half a pair per level: no level is "impossible" because a sample missed it
+            cm = np.bincount(g, weights=wm, minlength=n_lv) + 0.5
             cm[0] = 0.0
             if cm[1:].sum() > 0:
                 new_m = np.clip(cm / cm[1:].sum(), _FLOOR, 1.0)

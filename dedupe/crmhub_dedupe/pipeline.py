@@ -159,6 +159,7 @@ def train(
             [rule],
             max_pairs_per_rule=settings.max_pairs_per_rule,
             link_only_between=side,
+            cache=cache,
         )
         held_out = _blocked_columns(rule)
         active = [not _comparison_blocked(c, held_out) for c in settings.comparisons]
@@ -218,6 +219,7 @@ def train(
             list(em.deterministic_rules),
             max_pairs_per_rule=settings.max_pairs_per_rule,
             link_only_between=side,
+            cache=cache,
         )
         prior = (len(found) / em.deterministic_recall) / total_pairs
         prior_source = "deterministic_rules"
@@ -228,6 +230,7 @@ def train(
                 settings.blocking_rules,
                 max_pairs_per_rule=settings.max_pairs_per_rule,
                 link_only_between=side,
+                cache=cache,
             )
             bl, br = _sample(blocked.left, blocked.right, em.max_pairs_per_session * 4, em.seed)
             gamma = compare(cache, settings, bl, br)
@@ -301,6 +304,7 @@ def score_pairs(
         settings.blocking_rules,
         max_pairs_per_rule=settings.max_pairs_per_rule,
         link_only_between=link_only_between,
+        cache=cache,
     )
     t1 = time.perf_counter()
     timings["block"] = t1 - t0

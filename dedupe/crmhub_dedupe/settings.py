@@ -217,7 +217,7 @@ class EMSettings:
     deterministic_rules: tuple[BlockingRule, ...] = ()
     deterministic_recall: float = 0.9
     training_rules: tuple[BlockingRule, ...] = ()
-    max_pairs_per_session: int = 500_000
+    max_pairs_per_session: int = 200_000
 
 
 @dataclass(frozen=True)
@@ -942,8 +942,14 @@ DEFAULT_MATCHING: dict[str, Any] = {
         {
             "name": "family member at the same address",
             "kind": "person",
-            "when": {"given": ["else", "initial"],
+            "when": {"given": ["else", "initial", "jaro_winkler_0.8"],
                      "birth_date": ["else", "date_within_days_365"]},
+            "cap": "review",
+        },
+        {
+            "name": "same name, other birth date (parent and child, namesake)",
+            "kind": "person",
+            "when": {"birth_date": ["else"]},
             "cap": "review",
         },
         {
