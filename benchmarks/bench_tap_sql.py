@@ -88,7 +88,8 @@ def run_tap(
             st = Path(tmp) / "state.json"
             st.write_text(json.dumps(state))
             args += ["--state", str(st)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         start = time.perf_counter()
         last_state = None
         records = 0
@@ -106,14 +107,17 @@ def run_tap(
                 proc = subprocess.run(args, stdout=null, stderr=subprocess.PIPE, check=False)
             stderr = proc.stderr
         elapsed = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
         if proc.returncode != 0:
             raise SystemExit(f"tap-sql failed ({proc.returncode}):\n{stderr.decode()[-2000:]}")
         counted = [int(m) for m in re.findall(rb'"metric":"record_count","value":(\d+)', stderr)]
         if not capture:
-            records = max(counted) if counted else -1
+            # The SDK logs the counter periodically, each time with the count since the last.
+            records = sum(counted) if counted else -1
         return {
             "seconds": elapsed,
+            "cpu_seconds": cpu,
             "records": records,
             "peak_rss_mib": max(peak, before) / 1024,
             "peak_is_new": peak > before,
@@ -146,7 +150,8 @@ def main() -> None:
         print(
             f"full table -> /dev/null: {full['records']:,} rows in {full['seconds']:.1f}s = "
             f"{float(full['records']) / float(full['seconds']):,.0f} rows/s, "  # type: ignore[arg-type]
-            f"peak RSS {full['peak_rss_mib']:.0f} MiB"
+            f"peak RSS {full['peak_rss_mib']:.0f} MiB; tap CPU {full['cpu_seconds']:.1f}s = "
+            f"{float(full['records']) / float(full['cpu_seconds']):,.0f} rows per CPU-second"  # type: ignore[arg-type]
         )
         first = run_tap(inc_cfg, None, capture=True)
         print(
