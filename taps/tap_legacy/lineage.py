@@ -31,11 +31,11 @@ LINEAGE_PROPERTIES: dict[str, dict[str, Any]] = {
     },
     RECORD_ERROR: {
         "type": ["string", "null"],
-        "description": "why the record could not be decoded; absent on good records",
+        "description": "why the record could not be decoded; null on good records",
     },
     RAW_HEX: {
         "type": ["string", "null"],
-        "description": "the undecodable record's bytes in hex; absent on good records",
+        "description": "the undecodable record's bytes in hex; null on good records",
     },
 }
 
@@ -50,6 +50,23 @@ def raw_hex(raw: bytes) -> str:
     if len(raw) > MAX_RAW_BYTES:
         return raw[:MAX_RAW_BYTES].hex() + f"...(+{len(raw) - MAX_RAW_BYTES} bytes)"
     return raw.hex()
+
+
+def add_lineage(
+    record: dict[str, Any],
+    file: str,
+    number: int,
+    offset: int | None,
+    line: int | None = None,
+) -> dict[str, Any]:
+    """Set every lineage property on a good record (the error properties are null)."""
+    record[SOURCE_FILE] = file
+    record[RECORD_NUMBER] = number
+    record[BYTE_OFFSET] = offset
+    record[LINE_NUMBER] = line
+    record[RECORD_ERROR] = None
+    record[RAW_HEX] = None
+    return record
 
 
 def error_record(

@@ -56,7 +56,7 @@ class LegacyStream(Stream):
         count = 0
         for record in self.reader.read(path):
             count += 1
-            if "_record_error" in record:
+            if record.get("_record_error"):
                 errors += 1
                 self.logger.warning(
                     "%s record %s: %s", path, record["_record_number"], record["_record_error"]

@@ -119,7 +119,11 @@ RECORD_LENGTH = 8 + 20 + 15 + 20 + 5 + 4 + 3 + 7 + 2 + 4 + 32 + 4
 @pytest.fixture(scope="session")
 def legacy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory with one file of every format the tap reads."""
-    base = tmp_path_factory.mktemp("legacy")
+    return write_fixture_files(tmp_path_factory.mktemp("legacy"))
+
+
+def write_fixture_files(base: Path) -> Path:
+    """Write one small file of every format into ``base`` (generated, never checked in)."""
     (base / "customer.cpy").write_text(CUSTOMER_COPYBOOK, encoding="utf-8")
     (base / "customers.ebc").write_bytes(encode_records(CUSTOMER_COPYBOOK, CUSTOMERS, "cp1141"))
     _write_dbf(base / "clients.dbf")

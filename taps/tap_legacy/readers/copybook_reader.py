@@ -13,7 +13,15 @@ from tap_legacy.copybook.parser import parse_copybook
 from tap_legacy.copybook.plan import CodecOptions, PlanRunner, compile_plan
 from tap_legacy.copybook.records import fixed_records, rdw_records
 from tap_legacy.errors import LegacyConfigError, LegacySourceError, RecordDecodeError
-from tap_legacy.lineage import BYTE_OFFSET, RECORD_NUMBER, SOURCE_FILE, error_record
+from tap_legacy.lineage import (
+    BYTE_OFFSET,
+    LINE_NUMBER,
+    RAW_HEX,
+    RECORD_ERROR,
+    RECORD_NUMBER,
+    SOURCE_FILE,
+    error_record,
+)
 from tap_legacy.readers.base import SourceReader
 
 RECORD_FORMATS = ("fixed", "rdw", "rdw_blocked")
@@ -125,6 +133,9 @@ class CopybookReader(SourceReader):
                 record[SOURCE_FILE] = path
                 record[RECORD_NUMBER] = number
                 record[BYTE_OFFSET] = offset
+                record[LINE_NUMBER] = None
+                record[RECORD_ERROR] = None
+                record[RAW_HEX] = None
                 yield record
 
     def _check_codepage(self, path: str, number: int, offset: int, raw: bytes) -> None:

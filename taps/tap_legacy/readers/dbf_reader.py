@@ -21,7 +21,7 @@ from dbfread.memo import BinaryMemo, open_memofile
 
 from tap_legacy.codepages import normalize_codepage
 from tap_legacy.errors import LegacyConfigError, LegacySourceError
-from tap_legacy.lineage import BYTE_OFFSET, RECORD_NUMBER, SOURCE_FILE, error_record
+from tap_legacy.lineage import add_lineage, error_record
 from tap_legacy.readers.base import SourceReader
 
 MEMO_TYPES = {"M", "G", "P"}
@@ -277,10 +277,7 @@ class DbfReader(SourceReader):
                             keys, file=path, number=number, offset=offset, raw=raw, reason=failure
                         )
                         continue
-                    record[SOURCE_FILE] = path
-                    record[RECORD_NUMBER] = number
-                    record[BYTE_OFFSET] = offset
-                    yield record
+                    yield add_lineage(record, path, number, offset)
         self.deleted_counts[path] = deleted
         self.logger.info("%s: %d deleted rows skipped", path, deleted)
 

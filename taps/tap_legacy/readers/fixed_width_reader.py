@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from tap_legacy.errors import LegacyConfigError, LegacySourceError
-from tap_legacy.lineage import BYTE_OFFSET, LINE_NUMBER, RECORD_NUMBER, SOURCE_FILE, error_record
+from tap_legacy.lineage import add_lineage, error_record
 from tap_legacy.readers.base import SourceReader
 
 TYPES = ("string", "integer", "decimal", "date")
@@ -221,8 +221,4 @@ class FixedWidthReader(SourceReader):
                         reason=failure,
                     )
                     continue
-                record[SOURCE_FILE] = path
-                record[RECORD_NUMBER] = number
-                record[BYTE_OFFSET] = start_offset
-                record[LINE_NUMBER] = line_number
-                yield record
+                yield add_lineage(record, path, number, start_offset, line_number)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tap_legacy.errors import RecordDecodeError
-from tap_legacy.lineage import BYTE_OFFSET, LINE_NUMBER, RECORD_NUMBER, SOURCE_FILE, error_record
+from tap_legacy.lineage import add_lineage, error_record
 from tap_legacy.readers.base import SourceReader
 from tap_legacy.readers.textlines import RawLine, raw_lines
 
@@ -110,11 +110,7 @@ class LdifReader(SourceReader):
                 raw=b"\n".join(line.data for line in lines),
                 reason=exc.reason(),
             )
-        record[SOURCE_FILE] = path
-        record[RECORD_NUMBER] = number
-        record[BYTE_OFFSET] = start.offset
-        record[LINE_NUMBER] = start.number
-        return record
+        return add_lineage(record, path, number, start.offset, start.number)
 
     def _parse(self, lines: list[RawLine]) -> dict[str, Any]:
         logical: list[tuple[RawLine, bytes]] = []

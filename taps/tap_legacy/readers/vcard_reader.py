@@ -19,13 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_legacy.errors import RecordDecodeError
-from tap_legacy.lineage import (
-    BYTE_OFFSET,
-    LINE_NUMBER,
-    RECORD_NUMBER,
-    SOURCE_FILE,
-    error_record,
-)
+from tap_legacy.lineage import add_lineage, error_record
 from tap_legacy.readers.base import SourceReader
 from tap_legacy.readers.textlines import RawLine, raw_lines
 
@@ -259,11 +253,7 @@ class VcardReader(SourceReader):
             record = self._parse(card)
         except RecordDecodeError as exc:
             return self._broken(path, number, card, exc.reason())
-        record[SOURCE_FILE] = path
-        record[RECORD_NUMBER] = number
-        record[BYTE_OFFSET] = card.start.offset
-        record[LINE_NUMBER] = card.start.number
-        return record
+        return add_lineage(record, path, number, card.start.offset, card.start.number)
 
     def _decode(self, line: RawLine, value: bytes, named: dict[str, str]) -> str:
         charset = named.get("CHARSET", self.encoding)

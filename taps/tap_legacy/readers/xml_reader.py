@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from tap_legacy.errors import LegacyConfigError, LegacySourceError
-from tap_legacy.lineage import LINE_NUMBER, RECORD_NUMBER, SOURCE_FILE, error_record
+from tap_legacy.lineage import add_lineage, error_record
 from tap_legacy.readers.base import SourceReader
 
 TYPES = ("string", "integer", "decimal", "boolean", "list")
@@ -185,7 +185,4 @@ class XmlReader(SourceReader):
                     raw=raw,
                     reason=f"field {name} (line {element.sourceline}): {exc}",
                 )
-        record[SOURCE_FILE] = path
-        record[RECORD_NUMBER] = number
-        record[LINE_NUMBER] = element.sourceline
-        return record
+        return add_lineage(record, path, number, None, element.sourceline)
