@@ -61,9 +61,17 @@ def main(ctx: click.Context, project: Path | None, verbose: int) -> None:
 
 
 def _register() -> None:
-    from crmhub.cli import db_cmd, demo_cmd, ingest_cmd, init_cmd, match_cmd, runs_cmd
+    from crmhub.cli import (
+        db_cmd,
+        demo_cmd,
+        export_cmd,
+        ingest_cmd,
+        init_cmd,
+        match_cmd,
+        runs_cmd,
+    )
 
-    for module in (init_cmd, demo_cmd, ingest_cmd, match_cmd, runs_cmd, db_cmd):
+    for module in (init_cmd, demo_cmd, ingest_cmd, match_cmd, export_cmd, runs_cmd, db_cmd):
         for command in module.COMMANDS:
             main.add_command(command)
 

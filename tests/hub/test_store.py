@@ -122,3 +122,32 @@ def test_ingest_and_match_on_each_backend(project: Project, master_url: str) -> 
     assert summary["records"] == 3 and summary["clusters"] == 2
     status = json.loads(project.cli("status", "--json").output)
     assert status["golden_records"]["active"] == 2 and status["xref"] == 3
+
+
+def test_xref_and_golden_exports(project: Project, tmp_path: object) -> None:
+    import csv
+    import io
+
+    project.configure(
+        [
+            schema(),
+            record(id=1, first="Jan", last="Jansen", email="jan@example.nl"),
+            record(id=2, first="J.", last="Jansen", email="JAN@example.nl"),
+            record(id=3, first="Anna", last="Bakker", email="anna@example.nl"),
+        ]
+    )
+    assert project.cli("ingest").exit_code == 0
+    assert project.cli("match").exit_code == 0
+    result = project.cli("xref", "export")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [r["source_key"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["master_id"] == rows[1]["master_id"] != rows[2]["master_id"]
+    result = project.cli("golden", "export", "--format", "jsonl")
+    golden = [json.loads(line) for line in result.output.splitlines()]
+    assert len(golden) == 2
+    jan = next(g for g in golden if g["master_id"] == rows[0]["master_id"])
+    assert jan["data"]["emails"] == ["jan@example.nl"], "emails are a union without repeats"
+    result = project.cli("golden", "export")
+    table = list(csv.DictReader(io.StringIO(result.output)))
+    assert {r["family_name"] for r in table} == {"Jansen", "Bakker"}
