@@ -3,6 +3,7 @@ and the typed view of one ``files`` entry that the rest of the tap works with.""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -206,6 +207,12 @@ class TapSettings:
 def _source_from_config(index: int, raw: Mapping[str, Any]) -> tuple[SourceSpec, list[str]]:
     problems: list[str] = []
     where = f"files[{index}]"
+    known = list(SOURCE_SCHEMA.type_dict["properties"])
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            advice = f" (did you mean `{close[0]}`?)" if close else ""
+            problems.append(f"{where}.{key}: unknown setting{advice}")
     column_types = dict(raw.get("column_types") or {})
     for column, type_name in column_types.items():
         if type_name not in COLUMN_TYPES:

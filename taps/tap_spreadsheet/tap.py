@@ -20,6 +20,7 @@ class TapSpreadsheet(Tap):
     """Singer tap for spreadsheets: one stream per file pattern and sheet."""
 
     name = "tap-spreadsheet"
+    package_name = "crmhub"  # the distribution this tap ships in (for --version/--about)
     dynamic_catalog = True
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = FastSingerWriter
