@@ -461,24 +461,21 @@ def _has_any(m: Mapping[str, Any], fields: list[str]) -> bool:
 
 
 def _union(name: str, members: list[Mapping[str, Any]], keys: Mapping[str, ValueKey]) -> list[Any]:
-    best: dict[str, tuple[int, Any]] = {}
-    order: list[str] = []
+    key_of = keys.get(name, _text_key)
+    best: dict[str, Any] = {}
     for m in members:
         raw = m.get(name)
-        items = raw if isinstance(raw, list) else [raw]
-        for item in items:
+        for item in raw if isinstance(raw, list) else (raw,):
             if item in _EMPTY:
                 continue
-            k = _key(name, item, m, keys)
+            k = key_of(item, m)
             if k is None:
                 continue
-            score = _completeness(item)
             if k not in best:
-                order.append(k)
-                best[k] = (score, item)
-            elif score > best[k][0]:  # the fuller spelling of the same value wins
-                best[k] = (score, item)
-    return [best[k][1] for k in order]
+                best[k] = item  # dicts keep insertion order: most recent member first
+            elif _completeness(item) > _completeness(best[k]):  # the fuller spelling wins
+                best[k] = item
+    return list(best.values())
 
 
 def _dedupe_list(

@@ -1,0 +1,203 @@
+"""End-to-end deduplication of a synthetic international customer set: normalize -> clusters.
+
+Generates (once; cached under ``.bench/``) records from :mod:`crmhub.synthetic` spread over
+four sources with their own styles, then runs the matching engine end to end and prints
+the time per stage, the peak memory (RSS high-water mark of this process; generation runs
+in a child process and does not count) and pairwise precision, recall and F1 of the
+clusters against the generator's truth. Training is unsupervised; the truth is only used to
+count.
+
+    .venv/bin/python benchmarks/bench_dedupe_1m.py                    # 1,000,000 records
+    .venv/bin/python benchmarks/bench_dedupe_1m.py --records 100000 --seed 3 --json
+    .venv/bin/python benchmarks/bench_dedupe_1m.py --survive          # also golden records
+
+Stages: normalize (``crmhub_dedupe.normalize.normalize_frame``), block / compare / train
+(EM) / score+classify (``crmhub_dedupe.pipeline.score_pairs``), cluster
+(``crmhub_dedupe.cluster.cluster_pairs`` over the pairs classified ``merge``, chain guard
+on), and optionally survive (``crmhub_dedupe.survive.survive``, not part of the headline
+figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import pickle
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "dedupe")]
+CACHE = ROOT / ".bench"
+
+
+# --- the cached data set (also used by bench_incremental.py) ---------------------------
+
+
+def cache_path(n_records: int, seed: int, garbage: float) -> Path:
+    return CACHE / f"synthetic_{n_records}_{seed}_{garbage:g}.pkl"
+
+
+def make(n_records: int, seed: int, garbage: float, path: str) -> None:
+    """Generate and pickle the set (runs in a child process)."""
+    from crmhub.synthetic import generate_records, split_sources
+
+    started = time.perf_counter()
+    data = generate_records(n_records, seed=seed, garbage_share=garbage)
+    by_source = split_sources(data, seed=seed)
+    records = [r for recs in by_source.values() for r in recs]
+    elapsed = time.perf_counter() - started
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump({"records": records, "truth": data.truth, "seconds": elapsed}, fh, protocol=5)
+    tmp.replace(target)
+
+
+def load(
+    n_records: int, seed: int, garbage: float = 0.01
+) -> tuple[list[dict[str, Any]], dict[str, str], float]:
+    """(records, truth, generation seconds), generating into the cache when missing."""
+    path = cache_path(n_records, seed, garbage)
+    if not path.exists():
+        print(f"generating {n_records:,} records (seed {seed}) into {path} ...", flush=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import bench_dedupe_1m as b; b.make({n_records}, {seed}, {garbage!r}, {str(path)!r})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+    with path.open("rb") as fh:
+        blob = pickle.load(fh)  # noqa: S301 - our own cache file
+    return blob["records"], blob["truth"], float(blob["seconds"])
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def load_avg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+# --- the benchmark ---------------------------------------------------------------------
+
+
+def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[str, Any]:
+    from crmhub.synthetic import pairwise_score
+    from crmhub_dedupe.cluster import ChainGuard, cluster_pairs
+    from crmhub_dedupe.normalize import normalize_frame
+    from crmhub_dedupe.pipeline import score_pairs
+    from crmhub_dedupe.settings import MatchSettings
+
+    records, truth, gen_seconds = load(n_records, seed, garbage)
+    gc.collect()
+    out: dict[str, Any] = {
+        "records": len(records),
+        "seed": seed,
+        "generation_s": round(gen_seconds, 1),
+        "load_at_start": load_avg(),
+        "stages_s": {},
+    }
+    stages = out["stages_s"]
+    t0 = time.perf_counter()
+    normalized = normalize_frame(records)
+    frame = normalized.frame
+    stages["normalize"] = time.perf_counter() - t0
+
+    settings = MatchSettings.default()
+    scored = score_pairs(frame, settings)
+    stages.update({k: v for k, v in scored.timings.items()})
+    t1 = time.perf_counter()
+    pairs = scored.pairs
+    merge = pairs["classification"].to_numpy() == "merge"
+    clustering = cluster_pairs(
+        len(frame),
+        pairs["i"].to_numpy()[merge],
+        pairs["j"].to_numpy()[merge],
+        pairs["match_weight"].to_numpy()[merge],
+        guard=ChainGuard(),
+    )
+    stages["cluster"] = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    ids = frame["record_id"].to_numpy(dtype=object)
+    predicted = dict(zip(ids.tolist(), clustering.labels.tolist(), strict=True))
+    score = pairwise_score(predicted, truth)
+    out.update(
+        {
+            "end_to_end_s": round(total, 1),
+            "peak_rss_gib": round(peak_gib(), 2),
+            "pairs_scored": len(pairs),
+            "pairs_merge": int(merge.sum()),
+            "pairs_review": int((pairs["classification"] == "review").sum()),
+            "clusters": clustering.n_clusters,
+            "guard_split_components": clustering.split_components,
+            "precision": round(score.precision, 4),
+            "recall": round(score.recall, 4),
+            "f1": round(score.f1, 4),
+            "true_pairs": score.true_pairs,
+            "load_at_end": load_avg(),
+        }
+    )
+    if with_survive:
+        from crmhub_dedupe.survive import survive
+
+        t2 = time.perf_counter()
+        labels = [str(ids[k]) for k in clustering.labels.tolist()]
+        by_id = {r["record_id"]: r for r in records}
+        golden = survive([by_id[i] for i in ids.tolist()], labels)
+        out["survive_s"] = round(time.perf_counter() - t2, 1)
+        out["golden_records"] = len(golden)
+        out["peak_rss_gib_with_survive"] = round(peak_gib(), 2)
+    for k, v in stages.items():
+        stages[k] = round(v, 2)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--garbage", type=float, default=0.01, help="share of garbage records")
+    parser.add_argument("--survive", action="store_true", help="also build golden records")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    result = run(args.records, args.seed, args.garbage, args.survive)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(
+        f"records             {result['records']:,} (generated in {result['generation_s']} s, cached)"
+    )
+    for stage, seconds in result["stages_s"].items():
+        print(f"  {stage:<17} {seconds:8.2f} s")
+    print(f"end to end          {result['end_to_end_s']} s  (normalize -> clusters)")
+    print(f"peak memory         {result['peak_rss_gib']} GiB (RSS high-water mark)")
+    print(
+        f"pairs scored        {result['pairs_scored']:,}  merge {result['pairs_merge']:,}  review {result['pairs_review']:,}"
+    )
+    print(
+        f"clusters            {result['clusters']:,}  (chain guard rebuilt {result['guard_split_components']})"
+    )
+    print(f"pairwise precision  {result['precision']}")
+    print(f"pairwise recall     {result['recall']}")
+    print(f"pairwise F1         {result['f1']}  (true pairs {result['true_pairs']:,})")
+    if "survive_s" in result:
+        print(
+            f"survive             {result['survive_s']} s, {result['golden_records']:,} golden records, peak {result['peak_rss_gib_with_survive']} GiB"
+        )
+    print(
+        f"load average        {result['load_at_start']} at start, {result['load_at_end']} at end (2 cores, shared)"
+    )
+
+
+if __name__ == "__main__":
+    main()
