@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
 
 _encoder = msgspec.json.Encoder(enc_hook=str)
+#: undecodable records logged one by one per file; after that they are only counted
+WARN_LIMIT = 20
 
 
 class LegacyStream(Stream):
@@ -58,9 +60,12 @@ class LegacyStream(Stream):
             count += 1
             if record.get("_record_error"):
                 errors += 1
-                self.logger.warning(
-                    "%s record %s: %s", path, record["_record_number"], record["_record_error"]
-                )
+                if errors <= WARN_LIMIT:
+                    self.logger.warning(
+                        "%s record %s: %s", path, record["_record_number"], record["_record_error"]
+                    )
+                elif errors == WARN_LIMIT + 1:
+                    self.logger.warning("%s: more undecodable records; only counting now", path)
             yield record
         self.logger.info(
             "stream %s: %s: %d records, %d could not be decoded (emitted with _record_error)",
