@@ -164,3 +164,14 @@ class SingerProtocolError(FatalError):
         self.line_number = line_number
         self.stream = stream
         super().__init__(message, hint=hint)
+
+
+# --- steward decisions -----------------------------------------------------------------
+
+
+class DecisionError(ConfigurationError):
+    """A steward action that cannot be done as asked (unknown id, empty split, ...)."""
+
+
+class ConflictError(RetriableError):
+    """Someone else decided first (optimistic version check): reload and decide again."""

@@ -68,10 +68,20 @@ def _register() -> None:
         ingest_cmd,
         init_cmd,
         match_cmd,
+        review_cmd,
         runs_cmd,
     )
 
-    for module in (init_cmd, demo_cmd, ingest_cmd, match_cmd, export_cmd, runs_cmd, db_cmd):
+    for module in (
+        init_cmd,
+        demo_cmd,
+        ingest_cmd,
+        match_cmd,
+        review_cmd,
+        export_cmd,
+        runs_cmd,
+        db_cmd,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -9,20 +9,17 @@ customer's master.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crmhub.config import Project
 from crmhub.match.exact import cluster_exact
-from crmhub.match.golden import Member, build_golden
+from crmhub.match.recompute import apply_golden
 from crmhub.store import Master
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
 from crmhub.store.types import utcnow
@@ -54,12 +51,6 @@ class MatchSummary:
 def new_master_id() -> str:
     """A new stable master id."""
     return "M" + uuid.uuid4().hex[:15].upper()
-
-
-def _content_hash(values: dict[str, Any]) -> str:
-    return hashlib.blake2b(
-        orjson.dumps(values, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
 
 
 def run_match(project: Project, master: Master, run_id: int) -> MatchSummary:
@@ -124,32 +115,10 @@ def _persist(
             summary.golden_created += 1
         claimed.add(golden.master_id)
         live.add(golden.master_id)
-        values, provenance = build_golden(
-            [
-                Member(
-                    record_id=m.id,
-                    source=m.source,
-                    priority=priorities.get(m.source, 100),
-                    updated=_updated(m),
-                    canonical=m.canonical,
-                )
-                for m in members
-            ]
-        )
-        overrides = golden.overrides or {}
-        values.update(overrides)
-        digest = _content_hash(values)
-        if golden.content_hash != digest or golden.status != "active":
-            if golden.version:
+        was_new = not golden.version
+        if apply_golden(golden, members, priorities, now):
+            if not was_new:
                 summary.golden_updated += 1
-            golden.data = values
-            golden.provenance = provenance
-            golden.kind = values.get("kind")
-            golden.content_hash = digest
-            golden.version = (golden.version or 0) + 1
-            golden.status = "active"
-            golden.merged_into = None
-            golden.updated_at = now
         else:
             summary.golden_unchanged += 1
         method = "auto" if len(members) > 1 else "new"
@@ -210,14 +179,6 @@ def _redirect(s: Session, loser: GoldenRecord, survivor: str, run_id: int) -> No
             run_id=run_id,
         )
     )
-
-
-def _updated(row: Any) -> str:
-    value = (row.canonical or {}).get("updated_at")
-    if isinstance(value, str):
-        return value
-    seen: datetime = row.last_seen
-    return seen.isoformat()
 
 
 def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
