@@ -288,17 +288,15 @@ def seeded_template(
         return server.snapshot(directory / "seeded.sqlite")
 
 
-@pytest.fixture
-def tryton(seeded_template: TrytonTemplate, tmp_path: Path) -> Iterator[TrytonServer]:
-    """A trytond of this test's own, on a copy of the seeded database."""
-    with running_trytond(tmp_path, seeded_template) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def shared_tryton(
+@pytest.fixture(scope="session")
+def tryton(
     seeded_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TrytonServer]:
-    """One trytond for the read-only tests of a module."""
-    with running_trytond(tmp_path_factory.mktemp("tryton-shared"), seeded_template) as server:
+    """One trytond on a copy of the seeded database, shared by every test of the area.
+
+    Starting trytond costs 3-5 s of CPU (15 s on a busy machine), so tests share it: they
+    compare against what Tryton holds at the time (``all_ids``), not against fixed counts,
+    and a test that stops the server starts it again.
+    """
+    with running_trytond(tmp_path_factory.mktemp("tryton"), seeded_template) as server:
         yield server
