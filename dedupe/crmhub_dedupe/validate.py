@@ -75,11 +75,16 @@ class ValidationResult:
 # Each check first asks pandas for the column's inferred type (a C loop); only a column that
 # is not plain text falls back to looking at the type of each value.
 _TEXTUAL = ("string", "empty")
-_NONE_TYPES = (type(None), float)  # float: NaN in a DataFrame column
+_NONE_TYPES = (type(None),)
 
 
 def _types(series: pd.Series) -> pd.Series:
-    return series.map(type, na_action=None)
+    """The type of each value; NaN/NA (a missing cell of a DataFrame) counts as None."""
+    return series.map(lambda v: type(None) if _is_missing_scalar(v) else type(v), na_action=None)
+
+
+def _is_missing_scalar(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
 
 
 def _non_empty_text(series: pd.Series) -> pd.Series:
@@ -93,7 +98,7 @@ def _non_empty_text(series: pd.Series) -> pd.Series:
 def _text_or_missing(series: pd.Series) -> pd.Series:
     if pd.api.types.infer_dtype(series, skipna=True) in _TEXTUAL:
         return pd.Series(True, index=series.index)
-    ok_types = (str, int, float, np.int64, *_NONE_TYPES)
+    ok_types = (str, int, float, np.int64, np.float64, *_NONE_TYPES)
     return _types(series).map(lambda t: t in ok_types and t is not bool).astype(bool)
 
 

@@ -185,6 +185,8 @@ def _parse_family(text: str) -> _Family:
 @functools.lru_cache(maxsize=131072)
 def _parse_full(text: str) -> tuple[_Given, _Family]:
     chunks, prefix, suffix = _strip_titles(_chunks(text))
+    if all(chunk[0] == "," for chunk in chunks):  # nothing but punctuation
+        return _Given(None, prefix, None), _Family(None, None, None, suffix)
     if "," in (chunk[0] for chunk in chunks):
         cut = [chunk[0] for chunk in chunks].index(",")
         family_part, given_part = chunks[:cut], [c for c in chunks[cut + 1 :] if c[0] != ","]
