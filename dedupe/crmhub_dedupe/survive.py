@@ -407,6 +407,15 @@ def _survive_members(
             if merged:
                 values[name] = merged
             continue
+        if rule in ("most_recent", "source_priority"):
+            # The common case, inline: the first member in the rule's order that has a value.
+            for m in by_recent if rule == "most_recent" else by_rank:
+                value = m.get(name)
+                if value not in _EMPTY:
+                    values[name] = value
+                    chosen[name] = str(m.get("record_id"))
+                    break
+            continue
         winner = _pick_record(rule, by_rank, by_recent, [name], keys)
         if winner is not None:
             values[name] = winner[name]

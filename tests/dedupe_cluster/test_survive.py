@@ -225,16 +225,16 @@ def test_many_singletons_and_pairs_are_fast() -> None:
     records = [
         rec(f"r{i}", "crm", "2020-01-01", given_name="Jan", family_name=f"F{i // 2}",
             emails=[f"m{i // 2}@x.nl"], phones=["0612345678"], segment="retail")
-        for i in range(200_000)
+        for i in range(50_000)
     ]  # fmt: skip
     clusters = {
-        r["record_id"]: (f"m{i // 2}" if i < 60_000 else r["record_id"])
+        r["record_id"]: (f"m{i // 2}" if i < 16_000 else r["record_id"])
         for i, r in enumerate(records)
     }
     start = time.perf_counter()
     golden = survive(records, clusters)
     elapsed = time.perf_counter() - start
-    assert len(golden) == 30_000 + 140_000
+    assert len(golden) == 8_000 + 34_000
     assert golden["m0"].values["emails"] == ["m0@x.nl"]
     # Generous: the shared CI machine is slow; the benchmark prints the real figure.
-    assert elapsed < 40, f"survive of 200k records took {elapsed:.1f}s"
+    assert elapsed < 30, f"survive of 50k records took {elapsed:.1f}s"
