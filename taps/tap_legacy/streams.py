@@ -39,7 +39,8 @@ class LegacyStream(Stream):
         schema = {"type": "object", "properties": properties}
         super().__init__(tap, schema=schema, name=stream_config["name"])
         self.primary_keys = stream_config.get("key_properties") or list(DEFAULT_KEY_PROPERTIES)
-        self._record_prefix: bytes | None = None
+        self._record_prefix = b""
+        self._record_suffix = b""
         self._fast: bool | None = None
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
@@ -98,20 +99,50 @@ class LegacyStream(Stream):
         counter = self.get_record_counter()
         timer = self.get_sync_timer()
         pending = 0
+        self._prepare_record_lines()
+        writer = self._tap.message_writer
+        if self._fast and isinstance(writer, BufferedMsgSpecWriter):
+            write_line, encode = writer.write_record_line, _encoder.encode
+            prefix, suffix = self._record_prefix, self._record_suffix
+        else:
+            write_line = None
+        limit = self.ABORT_AT_RECORD_COUNT
+        frequency = self.STATE_MSG_FREQUENCY
         with counter, timer:
             self._write_starting_replication_value(None)
             for index, record in enumerate(self.get_records(None)):
-                self._check_max_record_limit(current_record_index=index)
-                self._write_record_message(record)
+                if limit is not None:
+                    self._check_max_record_limit(current_record_index=index)
+                if write_line is not None:
+                    write_line(prefix + encode(record) + suffix)
+                else:
+                    self._write_record_message(record)
                 pending += 1
-                if (index + 1) % self.STATE_MSG_FREQUENCY == 0:
+                if pending == frequency:
                     counter.increment(pending)
                     pending = 0
+                    self.state_manager.is_flushed = False
                     self._write_state_message()
                 yield record
             counter.increment(pending)
+        self.state_manager.is_flushed = False
         self._finalize_state(self.stream_state)
         self._write_state_message()
+
+    def _prepare_record_lines(self) -> None:
+        """Decide once whether records may bypass the SDK, and build the line's fixed parts."""
+        if self._fast is not None:
+            return
+        self._fast = self._fast_path_possible()
+        extracted = utc_now().isoformat()
+        self._record_prefix = (
+            b'{"type":"RECORD","stream":' + _encoder.encode(self.name) + b',"record":'
+        )
+        self._record_suffix = b',"time_extracted":' + _encoder.encode(extracted) + b"}\n"
+        if self._stream_version is not None:
+            self._record_suffix = (
+                b',"version":' + _encoder.encode(self._stream_version) + self._record_suffix
+            )
 
     def _fast_path_possible(self) -> bool:
         """True when records go out unchanged: every property selected, no stream maps."""
@@ -128,22 +159,12 @@ class LegacyStream(Stream):
 
     def _write_record_message(self, record: dict[str, Any]) -> None:
         """Write one RECORD message; bypasses per-record SDK overhead when nothing changes it."""
-        if self._fast is None:
-            self._fast = self._fast_path_possible()
-            extracted = utc_now().isoformat()
-            self._record_prefix = b'{"type":"RECORD","stream":' + _encoder.encode(self.name)
-            self._record_suffix = b',"time_extracted":' + _encoder.encode(extracted) + b"}\n"
-            if self._stream_version is not None:
-                self._record_suffix = (
-                    b',"version":' + _encoder.encode(self._stream_version) + self._record_suffix
-                )
-        if not self._fast:
+        self._prepare_record_lines()
+        writer = self._tap.message_writer
+        if not self._fast or not isinstance(writer, BufferedMsgSpecWriter):
             super()._write_record_message(record)
             return
-        writer = self._tap.message_writer
-        assert isinstance(writer, BufferedMsgSpecWriter)  # noqa: S101  # checked by _fast
-        assert self._record_prefix is not None  # noqa: S101  # set above
         writer.write_record_line(
-            self._record_prefix + b',"record":' + _encoder.encode(record) + self._record_suffix
+            self._record_prefix + _encoder.encode(record) + self._record_suffix
         )
         self.state_manager.is_flushed = False

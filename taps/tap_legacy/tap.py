@@ -109,6 +109,7 @@ class TapLegacy(Tap):
     """Singer tap for legacy customer data files."""
 
     name = "tap-legacy"
+    package_name = "crmhub"  # the distribution that ships this tap (for --version/--about)
     #: the running tap's writer, flushed when a legacy-input error ends the run
     _active_writer: Any = None
     message_writer_class = BufferedMsgSpecWriter

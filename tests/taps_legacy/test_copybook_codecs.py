@@ -63,7 +63,7 @@ def test_german_codepages_differ_where_they_should() -> None:
     assert _runner(euro, "cp1141").decode(data) == {"t": "5 €"}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     digits=st.integers(min_value=1, max_value=18),
     scale=st.integers(min_value=0, max_value=6),
@@ -84,7 +84,7 @@ def test_packed_decimal_round_trip(digits: int, scale: int, data: st.DataObject)
         assert len(decoded.split(".")[1]) == scale  # exact scale kept: "1.50", never 1.5
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     value=st.decimals(min_value=-99999, max_value=99999, places=2, allow_nan=False),
     codepage=st.sampled_from(["cp037", "cp273", "ascii"]),
