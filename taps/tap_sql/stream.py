@@ -406,31 +406,37 @@ class TapSQLStream(SQLStream):
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
         frequency = self.STATE_MSG_FREQUENCY
-        selected = self.selected
-        name = self.name
+        incremental = self.replication_method == REPLICATION_INCREMENTAL
+        limited = self.ABORT_AT_RECORD_COUNT is not None
+        post_process = (
+            None if type(self).post_process is SQLStream.post_process else self.post_process
+        )
+        state_manager = self.state_manager
         pending = 0
         with record_counter, timer:
             record_counter.with_context({})
             timer.with_context({})
             self._write_starting_replication_value(None)
+            write = writer.record_writer(self.name, self._stream_version)
             index = 0
             for raw in self.get_records(None):
-                self._check_max_record_limit(current_record_index=index)
-                record = self.post_process(raw, None)
+                if limited:
+                    self._check_max_record_limit(current_record_index=index)
+                record = raw if post_process is None else post_process(raw, None)
                 if record is None:
                     continue
-                if selected:
-                    writer.write_record(name, record, self._stream_version)
-                    self.state_manager.is_flushed = False
+                write(record)
+                state_manager.is_flushed = False
+                if incremental:
                     self._increment_stream_state(record, context=None)
-                    if (index + 1) % frequency == 0:
-                        self._write_state_message()
-                    pending += 1
-                    if pending == 1000:  # the counter checks the clock on every call
-                        record_counter.increment(pending)
-                        pending = 0
-                    yield record
                 index += 1
+                if index % frequency == 0:
+                    self._write_state_message()
+                pending += 1
+                if pending == 1000:  # the counter checks the clock on every call
+                    record_counter.increment(pending)
+                    pending = 0
+                yield record
             record_counter.increment(pending)
         self._finalize_state(self.stream_state)
         self._write_state_message()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -45,17 +46,53 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
             return _encoder.encode(body) + b"\n"
         return _encoder.encode(message.to_dict()) + b"\n"
 
-    def write_record(self, stream: str, record: dict[str, Any], version: int | None) -> None:
-        """Write one RECORD line without building a message object (the hot path)."""
-        body: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
-        if version is not None:
-            body["version"] = version
-        body["time_extracted"] = datetime.datetime.now(datetime.UTC)
+    def record_writer(self, stream: str, version: int | None) -> Callable[[dict[str, Any]], None]:
+        """A function writing one RECORD line of ``stream`` (the hot path, no message object)."""
         out = getattr(sys.stdout, "buffer", None)
-        if out is None:
-            sys.stdout.write(_encoder.encode(body).decode("utf-8") + "\n")
-            return
-        out.write(_encoder.encode(body) + b"\n")
+        encode = _encoder.encode
+        now = datetime.datetime.now
+        utc = datetime.UTC
+
+        if out is None:  # stdout replaced by a text stream (test runners)
+
+            def write_text(record: dict[str, Any]) -> None:
+                body: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+                if version is not None:
+                    body["version"] = version
+                body["time_extracted"] = now(utc)
+                sys.stdout.write(encode(body).decode("utf-8") + "\n")
+
+            return write_text
+
+        write = out.write
+        if version is None:
+
+            def write_line(record: dict[str, Any]) -> None:
+                write(
+                    encode(
+                        {
+                            "type": "RECORD",
+                            "stream": stream,
+                            "record": record,
+                            "time_extracted": now(utc),
+                        }
+                    )
+                    + b"\n"
+                )
+
+            return write_line
+
+        def write_versioned(record: dict[str, Any]) -> None:
+            body: dict[str, Any] = {
+                "type": "RECORD",
+                "stream": stream,
+                "record": record,
+                "version": version,
+            }
+            body["time_extracted"] = now(utc)
+            write(encode(body) + b"\n")
+
+        return write_versioned
 
     def write_message(self, message: Message) -> None:
         """Write the message; flush unless it is a RECORD."""
