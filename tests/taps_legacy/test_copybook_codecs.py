@@ -227,3 +227,47 @@ def test_duplicate_names_are_qualified_by_group() -> None:
 """
     runner = _runner(text, "cp037")
     assert runner.keys == ["billing_city", "shipping_city"]
+
+
+@pytest.mark.parametrize(
+    ("picture", "codepage", "raw", "expected"),
+    [
+        # hand-written bytes, independent of the encoder
+        ("S9(3)V99 COMP-3", "cp037", bytes.fromhex("12345c"), "123.45"),
+        ("S9(3)V99 COMP-3", "cp037", bytes.fromhex("12345d"), "-123.45"),
+        ("S9(3)V99 COMP-3", "cp037", bytes.fromhex("00000d"), "0.00"),  # no "-0.00"
+        ("9(5) COMP-3", "cp037", bytes.fromhex("12345f"), 12345),
+        ("S9(5) COMP-3", "cp037", bytes.fromhex("12345b"), -12345),  # B is minus too
+        ("S9(5) COMP-3", "cp037", bytes.fromhex("12345a"), 12345),  # A, E plus
+        ("S9(4)", "cp037", bytes.fromhex("f1f2f3c4"), 1234),
+        ("S9(4)", "cp037", bytes.fromhex("f1f2f3d4"), -1234),
+        ("9(4)", "cp037", bytes.fromhex("f1f2f3c4"), 1234),  # unsigned with a C zone
+        ("S99V99", "ascii", b"123}", "-12.30"),
+        ("S99V99", "ascii", b"123J", "-12.31"),
+        ("S99V99", "ascii", b"123{", "12.30"),
+        ("S99V99", "ascii", b"123A", "12.31"),
+        ("S99V99", "ascii", b"123q", "-12.31"),  # Micro Focus negative zone
+        ("S9(4) COMP", "cp037", bytes.fromhex("fb2e"), -1234),
+        ("S9(9) COMP", "cp037", bytes.fromhex("ffffffff"), -1),
+        ("9(9) COMP-5", "cp037", bytes.fromhex("ffffffff"), 4294967295),
+        ("S9(7)V99 COMP", "cp037", (-123456789).to_bytes(4, "big", signed=True), "-1234567.89"),
+        ("999PP", "cp037", "123".encode("cp037"), 12300),
+        ("X(6)", "cp273", "Müller".encode("cp273"), "Müller"),
+        ("X(6)", "cp037", b"\xc1\x40\x40\x00\x00\x00", "A"),  # blanks and low-values stripped
+    ],
+)
+def test_decodes_hand_written_bytes(
+    picture: str, codepage: str, raw: bytes, expected: object
+) -> None:
+    text = f"       01 R.\n          05 F PIC {picture}.\n"
+    assert _runner(text, codepage).decode(raw) == {"f": expected}
+
+
+def test_little_endian_binary_and_unstripped_text() -> None:
+    text = "       01 R.\n          05 N PIC S9(4) COMP.\n          05 T PIC X(4).\n"
+    runner = compile_plan(
+        parse_copybook(text), CodecOptions(codepage="cp037", strip=False, byteorder="little")
+    )
+    raw = (-2).to_bytes(2, "little", signed=True) + "AB  ".encode("cp037")
+    assert runner.decode(raw) == {"n": -2, "t": "AB  "}
+    assert encode_records(text, [{"n": -2, "t": "AB"}], "cp037", byteorder="little") == raw

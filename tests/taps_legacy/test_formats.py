@@ -364,3 +364,29 @@ def test_fixed_width_layout_errors(tmp_path: Path) -> None:
     with pytest.raises(LegacySourceError, match="not valid YAML") as caught:
         FixedWidthReader({"name": "f", "layout": str(bad_yaml)}, LOG)
     assert caught.value.line is not None
+
+
+def test_copybook_blocked_rdw_and_longer_lrecl(tmp_path: Path) -> None:
+    from tap_legacy.copybook import encode_records
+    from tap_legacy.readers.copybook_reader import CopybookReader
+
+    text = "       01 R.\n          05 ID PIC 9(4).\n          05 NOTE PIC X(6).\n"
+    (tmp_path / "r.cpy").write_text(text)
+    rdw = encode_records(
+        text, [{"id": 1, "note": "one"}, {"id": 2, "note": "two"}], "cp500", record_format="rdw"
+    )
+    block = (len(rdw) + 4).to_bytes(2, "big") + b"\x00\x00" + rdw
+    (tmp_path / "vb.dat").write_bytes(block + block)
+    options = {"name": "v", "copybook": str(tmp_path / "r.cpy"), "codepage": "cp500"}
+    reader = CopybookReader({**options, "record_format": "rdw_blocked"}, LOG)
+    got = [
+        (r["_record_number"], r["_byte_offset"], r["id"])
+        for r in reader.read(str(tmp_path / "vb.dat"))
+    ]
+    assert got == [(1, 4, 1), (2, 18, 2), (3, 36, 1), (4, 50, 2)]
+
+    fixed = encode_records(text, [{"id": 7, "note": "x"}], "cp500") + "PAD!".encode("cp500")
+    (tmp_path / "lrecl.dat").write_bytes(fixed * 2)
+    reader = CopybookReader({**options, "record_length": 14}, LOG)
+    records = list(reader.read(str(tmp_path / "lrecl.dat")))
+    assert [(r["id"], r["note"], r["_byte_offset"]) for r in records] == [(7, "x", 0), (7, "x", 14)]
