@@ -40,6 +40,7 @@ class Column:
     path: str = ""
     description: str = ""
     children: tuple[Column, ...] = field(default=())
+    required: bool = False
 
     @property
     def source(self) -> str:
@@ -57,7 +58,9 @@ class Column:
         if self.children:
             item = th.ObjectType(*(child.singer_type() for child in self.children))
             return th.Property(self.name, th.ArrayType(item), description=self.description)
-        return th.Property(self.name, _TYPES[self.kind], description=self.description)
+        return th.Property(
+            self.name, _TYPES[self.kind], required=self.required, description=self.description
+        )
 
     def extract(self, raw: dict[str, Any]) -> Any:
         """This column's value from one raw Tryton row."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tap_tryton.columns import Column
 from tap_tryton.stream import TrytonStream
 
-_ID = Column("id", "integer", description="Tryton record id.")
+_ID = Column("id", "integer", description="Tryton record id.", required=True)
 _ACTIVE = Column("active", "boolean", description="False when archived in Tryton.")
 
 
@@ -29,7 +29,7 @@ class PartiesStream(TrytonStream):
             "identifiers",
             "objects",
             children=(
-                Column("id", "integer"),
+                Column("id", "integer", required=True),
                 Column("type", "string", description="e.g. eu_vat, in_gst; null if free."),
                 Column("code", "string"),
             ),
@@ -120,7 +120,7 @@ class SaleOrdersStream(TrytonStream):
             "lines",
             "objects",
             children=(
-                Column("id", "integer"),
+                Column("id", "integer", required=True),
                 Column("sequence", "integer"),
                 Column("type", "string", description="line, subtotal, title, comment"),
                 Column("product", "integer"),

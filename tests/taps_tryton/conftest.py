@@ -1,8 +1,9 @@
 """Fixtures for tap-tryton: one template database per run, seeded once, a trytond per test.
 
 The bare template (modules, company, currencies) comes from ``tests/tryton_server.py`` and is
-cached in pytest's cache directory across runs (keyed by the trytond and module versions;
-``CRMHUB_TRYTON_REBUILD=1`` or ``pytest --cache-clear`` forces a rebuild). The seeded copy
+cached across runs (keyed by the trytond and module versions) in pytest's cache directory,
+or in ``$CRMHUB_TRYTON_TEMPLATE_CACHE`` (a directory CI may keep between runs);
+``CRMHUB_TRYTON_REBUILD=1`` or ``pytest --cache-clear`` forces a rebuild. The seeded copy
 (international parties, addresses, emails, phones, sales, opportunities) is built once per
 session through Tryton's JSON-RPC API, then copied (milliseconds) for every server.
 """
@@ -270,7 +271,10 @@ def seed(server: TrytonServer) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def tryton_template(request: pytest.FixtureRequest) -> TrytonTemplate:
     """The bare template: built once, reused across runs while the versions match."""
-    cache_dir = Path(str(request.config.cache.mkdir("tryton-template")))
+    configured = os.environ.get("CRMHUB_TRYTON_TEMPLATE_CACHE")
+    cache_dir = (
+        Path(configured) if configured else Path(str(request.config.cache.mkdir("tryton-template")))
+    )
     if os.environ.get("CRMHUB_TRYTON_REBUILD"):
         shutil.rmtree(cache_dir, ignore_errors=True)
     return cached_template(cache_dir)

@@ -121,3 +121,18 @@ def test_second_run_emits_only_what_changed(tryton: TrytonServer) -> None:
 
     third = run_tap(config, last_state(second))
     assert [m for m in third if m["type"] == "RECORD"] == []
+
+
+def test_large_pages_travel_gzip_compressed(tryton: TrytonServer) -> None:
+    from tap_tryton.tap import TapTryton
+
+    tap = TapTryton(config=tap_config(tryton), parse_env_config=False)
+    encodings: list[str] = []
+    tap.client.http.hooks["response"].append(
+        lambda response, *args, **kwargs: encodings.append(
+            response.headers.get("Content-Encoding", "identity")
+        )
+    )
+    rows = list(tap.streams["addresses"].get_records(None))
+    assert len(rows) > 30
+    assert "gzip" in encodings
