@@ -138,20 +138,27 @@ def match_incremental(
     thresholds = thresholds or Thresholds()
     make_id = new_master_id or (lambda: uuid4().hex)
     _check_frames(master, changes, id_column, master_column)
-    missing = set(pd.unique(master[master_column])) - set(master_created)
-    if missing:
+    master_ids = pd.Index(pd.unique(master[master_column].to_numpy(dtype=object)))
+    missing = master_ids.difference(pd.Index(list(master_created), dtype=object))
+    if len(missing):
         raise KeyError(
             f"master_created has no created timestamp for master ids {sorted(missing)[:5]}"
         )
     deleted_ids = set(deleted)
-    change_ids = set(changes[id_column])
-    previous = dict(zip(master[id_column], master[master_column], strict=True))
+    change_ids = set(changes[id_column].to_numpy(dtype=object).tolist())
+    # Only the records that go or change need their previous master looked up; a delete of
+    # a record the master never had (a re-sent delete) is harmless and ignored.
+    leaving = master[id_column].isin(deleted_ids | change_ids).to_numpy()
+    previous = dict(
+        zip(
+            master[id_column].to_numpy(dtype=object)[leaving].tolist(),
+            master[master_column].to_numpy(dtype=object)[leaving].tolist(),
+            strict=True,
+        )
+    )
     removed = sorted(rid for rid in deleted_ids if rid in previous)
-    unknown_deleted = deleted_ids - set(previous) - change_ids
-    # Deleting a record the master never had is harmless (a re-sent delete): ignore it.
-    del unknown_deleted
 
-    keep = ~master[id_column].isin(deleted_ids | change_ids).to_numpy()
+    keep = ~leaving
     base = master.loc[keep]
     changes = changes.loc[~changes[id_column].isin(deleted_ids).to_numpy()]
     frame = pd.concat([base.drop(columns=[master_column]), changes], ignore_index=True)
@@ -170,7 +177,15 @@ def match_incremental(
 
     # 3. Steward splits: a rejected pair inside one existing master.
     base_master, split_ids = _split_masters(
-        frame, base_master, rejected_set, ids, score, thresholds, make_id, created
+        frame,
+        base_master,
+        rejected_set,
+        ids,
+        score,
+        thresholds,
+        make_id,
+        created,
+        _rows_of(frame.iloc[:n_base], id_column, {x for p in rejected_set for x in p}),
     )
     for old_id, parts in split_ids.items():
         split.append(old_id)
@@ -195,8 +210,8 @@ def match_incremental(
     review_mask = (prob >= thresholds.review) & (prob < thresholds.merge) & not_rejected
 
     # 5. Contract: node per touched master, node per new record.
-    pos = pd.Index(ids)
-    approved_pos = _positions(pos, approved, "approved")
+    row_of = _rows_of(frame, id_column, {x for p in (*approved, *rejected) for x in p})
+    approved_pos = _positions(row_of, approved)
     touched = set(base_master[left[accept & ~is_new[left]]]) | set(
         base_master[right[accept & ~is_new[right]]]
     )
@@ -220,8 +235,8 @@ def match_incremental(
     cannot = []
     for pair in rejected_set:
         a, b = tuple(pair)
-        if a in pos and b in pos:
-            na, nb = node_of[pos.get_loc(a)], node_of[pos.get_loc(b)]
+        if a in row_of and b in row_of:
+            na, nb = node_of[row_of[a]], node_of[row_of[b]]
             if na >= 0 and nb >= 0 and na != nb:
                 cannot.append((na, nb))
     valid = (edge_l >= 0) & (edge_r >= 0) & (edge_l != edge_r)
@@ -236,9 +251,10 @@ def match_incremental(
     )
 
     # 6. Stable master ids per component.
-    remaining = set(pd.unique(base_master)) if len(base_master) else set()
     lost = _lost_members(previous, deleted_ids | change_ids)
-    emptied = lost - remaining
+    # Masters that lost records but keep others (splits may have renamed some rows).
+    still = set(base_master[pd.Series(base_master).isin(list(lost)).to_numpy()].tolist())
+    emptied = lost - still
     comp_of = clustering.labels
     merges: list[tuple[str, str]] = []
     comp_master: dict[int, str] = {}
@@ -270,7 +286,7 @@ def match_incremental(
             assignments[str(ids[row])] = survivor_of[base_master[row]]
 
     # 1-2. Masters that lost members: recompute, or retire when nobody is left.
-    alive = remaining | set(assignments.values())
+    alive = still | set(assignments.values())
     retired = []
     for m in sorted(lost):
         if m in survivor_of:
@@ -337,6 +353,8 @@ def _check_frames(
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise KeyError(f"{name} frame lacks column(s) {missing}; has {list(frame.columns)}")
+        if frame[id_column].is_unique:
+            continue
         dupes = frame[id_column][frame[id_column].duplicated()]
         if len(dupes):
             raise ValueError(
@@ -370,11 +388,18 @@ def _candidate_pairs(
     return packed // len(frame), packed % len(frame)
 
 
-def _positions(index: pd.Index, pairs: Sequence[tuple[str, str]], what: str) -> IntArray:
-    rows = []
-    for a, b in pairs:
-        if a in index and b in index and a != b:
-            rows.append((index.get_loc(a), index.get_loc(b)))
+def _rows_of(frame: pd.DataFrame, id_column: str, wanted: set[str]) -> dict[str, int]:
+    """Row position of each wanted record id that is in the frame."""
+    if not wanted:
+        return {}
+    hit = np.flatnonzero(frame[id_column].isin(wanted).to_numpy())
+    return dict(
+        zip(frame[id_column].to_numpy(dtype=object)[hit].tolist(), hit.tolist(), strict=True)
+    )
+
+
+def _positions(row_of: Mapping[str, int], pairs: Sequence[tuple[str, str]]) -> IntArray:
+    rows = [(row_of[a], row_of[b]) for a, b in pairs if a in row_of and b in row_of and a != b]
     return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
@@ -391,16 +416,15 @@ def _split_masters(
     thresholds: Thresholds,
     make_id: Callable[[], str],
     created: dict[str, Any],
+    row_of: Mapping[str, int],
 ) -> tuple[npt.NDArray[Any], dict[str, list[tuple[str, list[str]]]]]:
     if not rejected:
         return base_master, {}
-    n_base = len(base_master)
-    index = pd.Index(ids[:n_base])
     inside: dict[str, list[tuple[str, str]]] = {}
     for pair in rejected:
         a, b = tuple(pair)
-        if a in index and b in index:
-            ma, mb = base_master[index.get_loc(a)], base_master[index.get_loc(b)]
+        if a in row_of and b in row_of:
+            ma, mb = base_master[row_of[a]], base_master[row_of[b]]
             if ma == mb:
                 inside.setdefault(ma, []).append((a, b))
     if not inside:
@@ -419,7 +443,7 @@ def _split_masters(
         prob = np.asarray(score(frame, left, right), dtype=np.float64).ravel()
         local = {int(r): k for k, r in enumerate(rows.tolist())}
         keep = prob >= thresholds.merge
-        cannot = [(local[index.get_loc(a)], local[index.get_loc(b)]) for a, b in pairs]
+        cannot = [(local[row_of[a]], local[row_of[b]]) for a, b in pairs]
         # Without the old evidence the kept members may fall apart into singletons; the
         # largest part keeps the id so most references stay valid.
         parts = cluster_pairs(
