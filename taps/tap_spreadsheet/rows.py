@@ -10,7 +10,7 @@ from typing import Any
 
 from tap_spreadsheet.encoding import escape_undecodable, has_undecodable
 from tap_spreadsheet.inference import ColumnFormat
-from tap_spreadsheet.layout import TableLayout, data_rows
+from tap_spreadsheet.layout import TableLayout
 from tap_spreadsheet.summary import RunSummary
 from tap_spreadsheet.tables import RawTable
 from tap_spreadsheet.values import Mismatch, cell_as_text, convert_workbook_cell, text_converter
@@ -225,45 +225,66 @@ class RowReader:
         )
 
     def _workbook_records(self) -> Iterator[dict[str, Any]]:
+        # calamine gives every row the sheet's full width, "" for an empty cell.
         width = self.width
         trim = self.options.trim
         mismatches = self.summary.cells_kept_as_text
         summary = self.summary
         check_keys = bool(self.options.primary_keys)
-        for row, raw in data_rows(self.table, self.layout):
-            cells = [(v.strip() if trim else v) if isinstance(v, str) else v for v in raw]
-            if all(v is None or v == "" for v in cells):
-                summary.blank_rows += 1
-                continue
-            summary.rows_read += 1
-            if any(v is not None and v != "" for v in cells[width:]):
-                yield self._bad_row(
-                    row,
-                    cells,
-                    (
-                        f"row has cells beyond the {width} header columns; "
-                        "they are kept in _extra_cells"
-                    ),
-                )
-                continue
-            record: dict[str, Any] = {}
-            for index, name, type_name, conv in self.typed:
-                value = cells[index] if index < len(cells) else None
-                if value is None or value == "":
-                    record[name] = None
+        typed = self.typed
+        header_row = self.layout.header_row_number
+        read = 0
+        try:
+            for row, cells in self.table.rows():
+                if row <= header_row:
                     continue
-                try:
-                    record[name] = convert_workbook_cell(value, type_name, conv)
-                except Mismatch:
-                    mismatches[name] += 1
-                    record[name] = cell_as_text(value)
-            if self.unknown:
-                record[EXTRA_CELLS] = {
-                    self.layout.columns[i].header: cell_as_text(cells[i])
-                    for i in self.unknown
-                    if i < len(cells)
-                }
-            self._lineage(record, row)
-            if check_keys:
-                self._check_key(record, row)
-            yield record
+                size = len(cells)
+                empty = cells.count("")
+                if empty == size:
+                    summary.blank_rows += 1
+                    continue
+                read += 1
+                if size > width and cells[width:].count("") != size - width:
+                    yield self._bad_row(
+                        row,
+                        cells,
+                        (
+                            f"row has cells beyond the {width} header columns; "
+                            "they are kept in _extra_cells"
+                        ),
+                    )
+                    continue
+                record: dict[str, Any] = {}
+                for index, name, type_name, conv in typed:
+                    value = cells[index] if index < size else ""
+                    if type(value) is str:
+                        if trim:
+                            value = value.strip()
+                        if not value:
+                            record[name] = None
+                        elif conv is None:
+                            record[name] = value
+                        else:
+                            try:
+                                record[name] = conv(value)
+                            except Mismatch:
+                                mismatches[name] += 1
+                                record[name] = value
+                        continue
+                    try:
+                        record[name] = convert_workbook_cell(value, type_name, conv)
+                    except Mismatch:
+                        mismatches[name] += 1
+                        record[name] = cell_as_text(value)
+                if self.unknown:
+                    record[EXTRA_CELLS] = {
+                        self.layout.columns[i].header: cell_as_text(cells[i])
+                        for i in self.unknown
+                        if i < size
+                    }
+                self._lineage(record, row)
+                if check_keys:
+                    self._check_key(record, row)
+                yield record
+        finally:
+            summary.rows_read += read

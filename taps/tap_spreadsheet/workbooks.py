@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,6 +35,19 @@ def _raise_for_encrypted(path: str) -> None:
         and _ENCRYPTION_INFO in head
     ):
         raise SpreadsheetFileError(path, "the workbook is password-protected", hint=_UNPROTECT_HINT)
+
+
+# calamine loads a whole sheet at once; discovery samples the sheet and the sync then reads
+# it, so the last sheet loaded is kept (one only, keyed by the file's size and mtime).
+_LOADED_SHEET: dict[tuple[str, str, int, int], python_calamine.CalamineSheet] = {}
+
+
+def _cache_key(path: str, sheet_name: str) -> tuple[str, str, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), sheet_name, stat.st_size, stat.st_mtime_ns)
 
 
 def open_workbook(path: str) -> python_calamine.CalamineWorkbook:
@@ -92,8 +106,10 @@ def read_sheet_table(
     path: str, workbook: python_calamine.CalamineWorkbook, sheet_name: str
 ) -> RawTable:
     """The cells of one sheet as a :class:`RawTable`."""
+    key = _cache_key(path, sheet_name)
+    cached = _LOADED_SHEET.get(key) if key else None
     try:
-        sheet = workbook.get_sheet_by_name(sheet_name)
+        sheet = cached if cached is not None else workbook.get_sheet_by_name(sheet_name)
     except python_calamine.CalamineError as exc:
         raise SpreadsheetFileError(
             path,
@@ -101,6 +117,9 @@ def read_sheet_table(
             sheet=sheet_name,
             hint="open it in Excel or LibreOffice, save it again, and re-run",
         ) from exc
+    if key:
+        _LOADED_SHEET.clear()
+        _LOADED_SHEET[key] = sheet
     start = sheet.start
     # iter_rows starts at row 0 but at the first used column; merged ranges are absolute.
     col_offset = start[1] if start else 0
