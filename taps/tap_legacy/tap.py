@@ -12,27 +12,29 @@ from singer_sdk import typing as th
 from tap_legacy.errors import LegacyConfigError, LegacyError, LegacySourceError
 from tap_legacy.readers.base import SourceReader
 from tap_legacy.readers.copybook_reader import CopybookReader
+from tap_legacy.readers.dbf_reader import DbfReader
+from tap_legacy.readers.fixed_width_reader import FixedWidthReader
+from tap_legacy.readers.ldif_reader import LdifReader
+from tap_legacy.readers.vcard_reader import VcardReader
+from tap_legacy.readers.xml_reader import XmlReader
 from tap_legacy.streams import LegacyStream
 from tap_legacy.writer import BufferedMsgSpecWriter
 
 READERS: dict[str, type[SourceReader]] = {
-    "copybook": CopybookReader,
+    reader.format_name: reader
+    for reader in (
+        CopybookReader,
+        FixedWidthReader,
+        DbfReader,
+        VcardReader,
+        LdifReader,
+        XmlReader,
+    )
 }
 
 #: exit codes (BSD sysexits): bad input data, bad configuration
 EXIT_DATA_ERROR = 65
 EXIT_CONFIG_ERROR = 78
-
-
-def _register_readers() -> None:
-    from tap_legacy.readers.dbf_reader import DbfReader
-    from tap_legacy.readers.fixed_width_reader import FixedWidthReader
-    from tap_legacy.readers.ldif_reader import LdifReader
-    from tap_legacy.readers.vcard_reader import VcardReader
-    from tap_legacy.readers.xml_reader import XmlReader
-
-    for reader in (FixedWidthReader, DbfReader, VcardReader, LdifReader, XmlReader):
-        READERS[reader.format_name] = reader
 
 
 STREAM_SETTINGS = th.ObjectType(
@@ -41,7 +43,7 @@ STREAM_SETTINGS = th.ObjectType(
         "format",
         th.StringType,
         required=True,
-        allowed_values=["copybook", "fixed_width", "dbf", "vcard", "ldif", "xml"],
+        allowed_values=["copybook", "fixed_width", "dbf", "vcard", "ldif", "xml"],  # = READERS
         description="Source format.",
     ),
     th.Property("path", th.StringType, required=True, description="Data file or glob."),
@@ -125,7 +127,6 @@ class TapLegacy(Tap):
 
     def discover_streams(self) -> list[Stream]:
         """One stream per configured source."""
-        _register_readers()
         streams: list[Stream] = []
         names: set[str] = set()
         for stream_config in self.config.get("streams", []):

@@ -29,3 +29,10 @@ def test_every_format_is_documented() -> None:
     text = DOC.read_text(encoding="utf-8")
     formats = STREAM_SETTINGS.to_dict()["properties"]["format"]["enum"]
     assert all(f"### `{name}`" in text for name in formats)
+
+
+def test_config_schema_formats_match_the_readers() -> None:
+    from tap_legacy.tap import READERS
+
+    formats = STREAM_SETTINGS.to_dict()["properties"]["format"]["enum"]
+    assert sorted(formats) == sorted(READERS)

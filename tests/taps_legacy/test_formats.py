@@ -390,3 +390,19 @@ def test_copybook_blocked_rdw_and_longer_lrecl(tmp_path: Path) -> None:
     reader = CopybookReader({**options, "record_length": 14}, LOG)
     records = list(reader.read(str(tmp_path / "lrecl.dat")))
     assert [(r["id"], r["note"], r["_byte_offset"]) for r in records] == [(7, "x", 0), (7, "x", 14)]
+
+
+def test_dbf_glob_with_a_different_table_layout_stops(legacy_dir: Path, tmp_path: Path) -> None:
+    import dbf
+
+    shutil.copy(legacy_dir / "clients.dbf", tmp_path / "a.dbf")
+    shutil.copy(legacy_dir / "clients.fpt", tmp_path / "a.fpt")
+    other = dbf.Table(str(tmp_path / "b.dbf"), "code C(5)", dbf_type="db3")
+    other.open(dbf.READ_WRITE)
+    other.append(("X",))
+    other.close()
+    reader = DbfReader({"name": "x"}, LOG)
+    reader.properties(str(tmp_path / "a.dbf"))
+    assert len(list(reader.read(str(tmp_path / "a.dbf")))) == 3
+    with pytest.raises(LegacySourceError, match="differ from those of"):
+        list(reader.read(str(tmp_path / "b.dbf")))

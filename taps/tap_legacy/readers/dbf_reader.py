@@ -126,6 +126,8 @@ class DbfReader(SourceReader):
         codepage = self.option("codepage") or self.option("encoding")
         self.encoding = normalize_codepage(codepage) if codepage else None
         self.deleted_counts: dict[str, int] = {}
+        self.schema_keys: list[str] | None = None
+        self.schema_source: str | None = None
 
     def open_table(self, path: str) -> DBF:
         """Open the table and check its header; structural problems stop the run."""
@@ -196,11 +198,13 @@ class DbfReader(SourceReader):
         if sample_path is None:
             return {}
         table = self.open_table(sample_path)
+        self.schema_source = sample_path
         props: dict[str, Any] = {}
         for field in table.fields:
             schema = _schema(field, table.header.dbversion)
             if schema is not None:
                 props[field.name.lower()] = schema
+        self.schema_keys = list(props)
         return props
 
     def read(self, path: str) -> Iterator[dict[str, Any]]:
@@ -209,6 +213,13 @@ class DbfReader(SourceReader):
         fields = [f for f in table.fields if f.type != "0"]
         layout = [(f, f.name.lower(), f.type != "0") for f in table.fields]
         keys = [f.name.lower() for f in fields]
+        if self.schema_keys is not None and keys != self.schema_keys:
+            raise LegacySourceError(
+                f"the table's fields {keys} differ from those of {self.schema_source} "
+                f"({self.schema_keys}), which gave the stream its schema",
+                file=path,
+                hint="give each table layout its own stream (a narrower 'path')",
+            )
         header = table.header
         deleted = 0
         with contextlib.ExitStack() as stack:
