@@ -148,7 +148,7 @@ def settings_for_febrl() -> MatchSettings:
             "column": "x_soc_sec_id",
             "label": "social security id",
             "identifier": True,
-            "levels": ["exact", {"levenshtein": 1}, {"levenshtein": 2}],
+            "levels": ["exact", {"damerau_levenshtein": 1}, {"damerau_levenshtein": 2}],
         }
     )
     data["blocking_rules"].append(["x_soc_sec_id"])

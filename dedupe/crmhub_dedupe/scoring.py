@@ -106,11 +106,12 @@ def classify(
         idx = [settings.comparisons[k].level_index(n) for n in level_names]
         return np.asarray(np.isin(gamma[:, k], np.array(idx, dtype=np.int8)), dtype=bool)
 
-    # agreement on an identifier (first real level) lifts every guard
+    # agreement on an identifier (any level but null and else: one typo in a national id
+    # is still that id) lifts every guard
     identified = np.zeros(cls.size, dtype=bool)
     for k, comp in enumerate(settings.comparisons):
         if comp.identifier:
-            identified |= gamma[:, k] == 1
+            identified |= (gamma[:, k] > 0) & (gamma[:, k] < len(comp.levels) - 1)
     for g in settings.guards:
         hit = ~identified
         for comp_name, level_names in g.when:
