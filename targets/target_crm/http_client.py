@@ -125,9 +125,21 @@ class CRMHttp:
         self.limiter = limiter
         self.auth_header = auth_header or (lambda: {})
         self.is_auth_failure = is_auth_failure
-        self.session = requests.Session()
+        # one session per thread: profiles may send independent batches in parallel
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
         self.requests_sent = 0
         self.retries = 0
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's HTTP session."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+            self._sessions.append(session)
+        return session
 
     def url(self, path: str) -> str:
         """Absolute URL of an API path."""
@@ -225,8 +237,10 @@ class CRMHttp:
             ) from exc
 
     def close(self) -> None:
-        """Close the session."""
-        self.session.close()
+        """Close every thread's session."""
+        for session in self._sessions:
+            session.close()
+        self._sessions.clear()
 
 
 def snippet(resp: requests.Response, size: int = 200) -> str:

@@ -62,17 +62,25 @@ def get_path(record: Mapping[str, Any], steps: tuple[Step, ...]) -> Any:
     """Follow a parsed path into a record; None when any step is missing."""
     value: Any = record
     for step in steps:
-        if isinstance(step, int):
-            if not isinstance(value, list) or step >= len(value):
+        if type(step) is int:
+            if type(value) is not list or step >= len(value):
                 return None
             value = value[step]
         else:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict:
                 return None
             value = value.get(step)
         if value is None:
             return None
     return value
+
+
+def _getter(steps: tuple[Step, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """A fast reader for one path (most paths are one field name)."""
+    if len(steps) == 1:
+        name = str(steps[0])
+        return lambda record: record.get(name)
+    return lambda record: get_path(record, steps)
 
 
 def _is_empty(value: Any) -> bool:
@@ -102,6 +110,35 @@ class FieldSpec:
     def describe_source(self) -> str:
         """Where the value comes from, for messages."""
         return self.source_text or "a constant"
+
+    def compile(self) -> Callable[[Mapping[str, Any], str, str], Any]:
+        """A function record -> CRM value, with a fast path for plain text fields."""
+        if self.source is not None:
+            read = _getter(self.source)
+            convert = self.convert
+            optional = not self.required and self.default is None
+            if self.type == "string" and self.values is None and self.picklist is None:
+                limit = self.max_length
+
+                def plain_text(record: Mapping[str, Any], key: str, obj: str) -> Any:
+                    # the common cases, a short text or nothing, skip the general rules
+                    value = read(record)
+                    if type(value) is str and value and (limit is None or len(value) <= limit):
+                        return value
+                    if value is None and optional:
+                        return None
+                    return convert(value, key, obj)
+
+                return plain_text
+
+            def read_convert(record: Mapping[str, Any], key: str, obj: str) -> Any:
+                value = read(record)
+                if value is None and optional:
+                    return None
+                return convert(value, key, obj)
+
+            return read_convert
+        return lambda record, key, obj: self.convert(self.extract(record), key, obj)
 
     def extract(self, record: Mapping[str, Any]) -> Any:
         """The raw value before conversion (path, template or constant)."""
@@ -203,22 +240,27 @@ class ObjectMapping:
     external_id: str
     fields: list[FieldSpec]
     links: dict[str, Any] = field(default_factory=dict)
+    _compiled: list[tuple[str, Callable[[Mapping[str, Any], str, str], Any]]] | None = None
+
+    def _functions(self) -> list[tuple[str, Callable[[Mapping[str, Any], str, str], Any]]]:
+        if self._compiled is None or len(self._compiled) != len(self.fields):
+            self._compiled = [(spec.target, spec.compile()) for spec in self.fields]
+        return self._compiled
 
     def apply(self, record: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Build the CRM payload of one record (None values dropped)."""
+        obj = self.object
         out: dict[str, Any] = {}
-        for spec in self.fields:
-            value = spec.convert(spec.extract(record), key, self.object)
+        for target, fn in self._functions():
+            value = fn(record, key, obj)
             if value is not None:
-                out[spec.target] = value
+                out[target] = value
         return out
 
     def apply_all(self, record: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Like ``apply`` but keeps None values (SQL and CSV rows need every column)."""
-        return {
-            spec.target: spec.convert(spec.extract(record), key, self.object)
-            for spec in self.fields
-        }
+        obj = self.object
+        return {target: fn(record, key, obj) for target, fn in self._functions()}
 
 
 @dataclass

@@ -88,3 +88,48 @@ def tryton_config(tryton: Any, out: dict[str, Any]) -> dict[str, Any]:
         "request_timeout_seconds": 30.0,
         **out,
     }
+
+
+@pytest.fixture
+def salesforce() -> Iterator[Any]:
+    """A Salesforce simulator."""
+    from simulators.salesforce import SalesforceSimulator
+
+    sim = SalesforceSimulator().start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def salesforce_config(salesforce: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """Config of the salesforce profile against the simulator."""
+    return {
+        "profile": "salesforce",
+        "instance_url": salesforce.url,
+        "access_token": "good-token",
+        "bulk_poll_seconds": 0.05,
+        **FAST_RETRY,
+        **out,
+    }
+
+
+@pytest.fixture
+def dynamics() -> Iterator[Any]:
+    """A Dataverse simulator (service protection: 6000 requests / 5 min)."""
+    from simulators.dynamics import DynamicsSimulator
+
+    sim = DynamicsSimulator(rate_limit=6000).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def dynamics_config(dynamics: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """Config of the dynamics365 profile against the simulator."""
+    return {
+        "profile": "dynamics365",
+        "base_url": dynamics.url,
+        "access_token": "good-token",
+        **FAST_RETRY,
+        **out,
+    }

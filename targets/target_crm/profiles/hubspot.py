@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from target_crm.errors import BatchError, ConfigurationError
@@ -72,7 +73,7 @@ class HubSpotProfile(Profile):
 
     name = "hubspot"
     has_merge = True
-    default_batch_size = 1000
+    default_batch_size = 2000
 
     def known_fields(self, object_name: str) -> set[str]:
         """HubSpot's default properties of the object (custom ones go in custom_fields)."""
@@ -90,6 +91,8 @@ class HubSpotProfile(Profile):
             limiter=SlidingWindowLimiter(int(self.settings.get("requests_per_10s", 100)), 10.0),
             auth_header=lambda: {"Authorization": f"Bearer {token}"},
         )
+        # batches of 100 go out on a few connections at once; the limiter keeps the pace
+        self.concurrency = max(1, int(self.settings.get("max_concurrency", 4)))
         for obj in self.customer_objects():
             resp = self.http.request("GET", f"/crm/v3/objects/{obj}", params={"limit": "1"})
             self.http.json(resp)
@@ -152,9 +155,16 @@ class HubSpotProfile(Profile):
         order = sorted(by_obj, key=lambda o: {"companies": 0, "contacts": 1}.get(o, 2))
         for obj in order:
             group = by_obj[obj]
+            parts = list(chunks(group, BATCH_LIMIT))
             done: list[Outcome] = []
-            for part in chunks(group, BATCH_LIMIT):
-                done += self._upsert_part(obj, part)
+            if len(parts) == 1 or self.concurrency == 1:
+                for part in parts:
+                    done += self._upsert_part(obj, part)
+            else:
+                with ThreadPoolExecutor(min(self.concurrency, len(parts))) as pool:
+                    objs = [obj] * len(parts)
+                    for result in pool.map(self._upsert_part, objs, parts):
+                        done += result
             if group[0].stream == "customers":
                 for o in done:
                     if o.action in ("create", "update"):

@@ -124,6 +124,13 @@ class Simulator:
     ) -> Reply | None:
         """Faults, auth, rate limit, then the vendor handler."""
         parts = urlsplit(path)
+        if parts.path == "/__simulator/stats":
+            # for a simulator running in another process (benchmarks): what it saw
+            with self.lock:
+                return Reply(
+                    200,
+                    {"log": self.log, "throttled": self.throttled, "writes": len(self.writes())},
+                )
         with self.lock:
             self.log.append((time.monotonic(), method, parts.path))
             fault = next((f for f in self.faults if f.path in parts.path), None)
