@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -102,18 +101,18 @@ class ColumnCache:
     def arrays(self, column: str) -> _Arrays:
         """Multi-valued column as CSR of value codes, one code per distinct value per row."""
         if column not in self._arrays:
-            raw = self.frame[column].to_numpy(dtype=object)
-            rows: list[tuple[Any, ...]] = []
-            for v in raw:
-                if isinstance(v, tuple | list):
-                    rows.append(tuple(dict.fromkeys(x for x in v if x is not None and x != "")))
-                elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v == "":
-                    rows.append(())
-                else:
-                    rows.append((v,))
-            lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-            flat = [str(x).strip() for x in chain.from_iterable(rows)]
-            codes, uniques = pd.factorize(pd.Series(flat, dtype=object))
+            n = len(self.frame)
+            exploded = self.frame[column].explode()  # empty tuples become NaN
+            rows = exploded.index.to_numpy(dtype=np.int64)
+            text = pd.Series(exploded.to_numpy(dtype=object), dtype=object)
+            text = text.astype("string").str.strip()
+            keep = (text.notna() & (text != "")).to_numpy(dtype=bool)
+            codes, uniques = pd.factorize(text[keep])
+            n_values = np.int64(max(1, len(uniques)))
+            # one entry per distinct value per row, rows in order
+            key = np.unique(rows[keep] * n_values + np.asarray(codes, dtype=np.int64))
+            rows, codes = key // n_values, key % n_values
+            lengths = np.bincount(rows, minlength=n).astype(np.int64)
             indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
             self._arrays[column] = _Arrays(
                 indptr,
