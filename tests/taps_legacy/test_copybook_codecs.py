@@ -271,3 +271,28 @@ def test_little_endian_binary_and_unstripped_text() -> None:
     raw = (-2).to_bytes(2, "little", signed=True) + "AB  ".encode("cp037")
     assert runner.decode(raw) == {"n": -2, "t": "AB  "}
     assert encode_records(text, [{"n": -2, "t": "AB"}], "cp037", byteorder="little") == raw
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    codepage=st.sampled_from(["cp037", "cp273", "cp1141", "latin-1"]),
+    data=st.binary(min_size=RECORD_LENGTH, max_size=RECORD_LENGTH),
+    seed=st.integers(min_value=0, max_value=2),
+)
+def test_generated_fast_decoder_agrees_with_the_careful_one(
+    codepage: str, data: bytes, seed: int
+) -> None:
+    """Random bytes and real records: the fast path returns the same or defers to the careful one."""
+    runner = _runner(CUSTOMER_COPYBOOK, codepage)
+    assert runner._fast is not None
+    real = encode_records(CUSTOMER_COPYBOOK, [CUSTOMERS[seed]], codepage)
+    for raw in (real, data):
+        try:
+            careful: object = runner.decode_careful(raw)
+        except RecordDecodeError as exc:
+            careful = exc
+        try:
+            fast: object = runner._fast(raw)
+        except (ValueError, TypeError, IndexError, UnicodeDecodeError):
+            continue  # deferred to the careful decoder, which decides
+        assert fast == careful

@@ -72,6 +72,18 @@ def build_fast_decoder(steps: Sequence[FieldStep], options: CodecOptions) -> Fas
     )
     if text_needed:
         lines.append("    t = _cm(raw, 'strict', _T)[0]")
+    numeric = [
+        (s.item.effective_usage(), s.item.picture.signed)
+        for s in steps
+        if s.item.picture is not None
+        and s.item.picture.category == "numeric"
+        and not s.item.children
+        and s.item.occurs == 1
+    ]
+    if any(usage == PACKED for usage, _ in numeric):
+        lines.append("    h = raw.hex()")
+    if any(usage == DISPLAY and not signed for usage, signed in numeric):
+        lines.append("    z = raw.translate(_Z)")
     strip = '.rstrip(" \\x00")' if options.strip else ""
     for index, step in enumerate(steps):
         item = step.item
@@ -90,7 +102,11 @@ def build_fast_decoder(steps: Sequence[FieldStep], options: CodecOptions) -> Fas
                 env[f"f{index}"] = step.decode
                 lines.append(f"    {value} = f{index}(raw[{span}])")
         elif usage == PACKED:
-            lines += [f"    h = raw[{span}].hex()", "    n = int(h[:-1])", "    c = h[-1]"]
+            # one hex() of the whole record (at the top), then slices of it per field
+            lines += [
+                f"    n = int(h[{2 * step.start}:{2 * step.end - 1}])",
+                f"    c = h[{2 * step.end - 1}]",
+            ]
             if pic.signed:
                 lines += [
                     "    if c in _NEG: g = True",
@@ -101,7 +117,7 @@ def build_fast_decoder(steps: Sequence[FieldStep], options: CodecOptions) -> Fas
                 lines += ["    if c not in _POS: raise ValueError"]
             lines += _number_lines(value, pic.scale, pic.signed)
         elif usage == DISPLAY and not pic.signed:
-            lines += [f"    n = int(raw[{span}].translate(_Z))"]
+            lines += [f"    n = int(z[{span}])"]
             lines += _number_lines(value, pic.scale, signed=False)
         elif usage != DISPLAY:
             order = options.byteorder

@@ -320,15 +320,20 @@ class PlanRunner:
             except (ValueError, TypeError, IndexError, UnicodeDecodeError):
                 out = None  # something unusual: the careful decoders below decide
         if out is None:
-            out = {}
-            key = ""
-            try:
-                for key, start, end, decode in self.simple:
-                    out[key] = decode(raw[start:end])
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise self._fail(key, exc) from None
+            out = self.decode_careful(raw)
         if self.plan.switches:
             self._decode_switches(self.plan, raw, out, self._chosen(raw))
+        return out
+
+    def decode_careful(self, raw: bytes) -> dict[str, Any]:
+        """The plain fields through the per-field decoders (exact diagnostics, no fast path)."""
+        out: dict[str, Any] = {}
+        key = ""
+        try:
+            for key, start, end, decode in self.simple:
+                out[key] = decode(raw[start:end])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise self._fail(key, exc) from None
         return out
 
     def _chosen(self, raw: bytes) -> frozenset[str] | None:
