@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import operator
 import typing as t
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib import CatalogEntry, RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 from singer_sdk.sql import SQLStream
 
@@ -61,11 +62,19 @@ class TapSQLStream(SQLStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.STATE_MSG_FREQUENCY = int(self.config.get("state_every_records") or 10_000)
-        self._position: tuple[Any, tuple[Any, ...]] | None = None
+        # Last emitted (row, record); turned into state only when a STATE is written.
+        self._raw_position: tuple[Any, dict[str, Any]] | None = None
+        self._position_getter: Any = None
+        self._position_from_record: list[str] = []
         # The SDK applies replication keys only from an input catalog; discovery (with the
         # config's stream_settings) puts them in the entry this stream was built from.
         entry = self._singer_catalog_entry
         self.replication_key = entry.replication_key or entry.metadata.root.replication_key
+
+    @functools.cached_property
+    def _singer_catalog_entry(self) -> CatalogEntry:
+        """The catalog entry, parsed once (the SDK re-parses it on every key lookup)."""
+        return CatalogEntry.from_dict(self.catalog_entry)
 
     @property
     def tap_connector(self) -> TapSQLConnector:
@@ -315,6 +324,12 @@ class TapSQLStream(SQLStream):
         convert = plan.converter
         positions = [plan.names.index(n) for n in plan.position_names]
         incremental = self.replication_method == REPLICATION_INCREMENTAL and bool(positions)
+        # Text columns may arrive as bytes (decoded by the converter): take those from the
+        # record, everything else from the raw row (full precision, native types).
+        decoded = {name for name, _ in convert.text_codecs}
+        from_record = [n for n in plan.position_names if n in decoded]
+        self._position_getter = operator.itemgetter(*positions) if positions else None
+        self._position_from_record = from_record
         emitted = 0
         with self.tap_connector.connect() as conn:
             try:
@@ -325,12 +340,7 @@ class TapSQLStream(SQLStream):
                 for row in (r for part in result.partitions() for r in part):
                     record = convert(row)
                     if incremental:
-                        values = [row[i] for i in positions]
-                        # Text columns read as bytes: take their decoded form.
-                        for j, name in enumerate(plan.position_names):
-                            if isinstance(values[j], bytes):
-                                values[j] = record[name]
-                        self._position = (values[0], tuple(values[1:]))
+                        self._raw_position = (row, record)
                     emitted += 1
                     yield record
             except sa.exc.DBAPIError as exc:
@@ -463,17 +473,35 @@ class TapSQLStream(SQLStream):
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Context | None = None
     ) -> None:
-        """Bookmark = replication key of the last row; tie-breaker = its primary key."""
-        if self.replication_method != REPLICATION_INCREMENTAL or self._position is None:
+        """Nothing per record: the position is kept raw and written with the next STATE."""
+        if self.replication_method == REPLICATION_INCREMENTAL and self._raw_position is not None:
+            self.state_manager.is_flushed = False
+
+    def _materialize_position(self) -> None:
+        """Bookmark = replication key of the last emitted row; tie-breaker = its key."""
+        if self._raw_position is None or self.replication_method != REPLICATION_INCREMENTAL:
             return
-        bookmark, keys = self._position
-        state = self.get_context_state(context)
+        row, record = self._raw_position
+        self._raw_position = None
+        values = self._position_getter(row)
+        if len(self.read_plan.position_names) == 1:
+            values = (values,)
+        named = dict(zip(self.read_plan.position_names, values, strict=True))
+        for name in self._position_from_record:
+            named[name] = record[name]
+        state = self.get_context_state(None)
         state["replication_key"] = self.replication_key
-        state["replication_key_value"] = to_state_value(bookmark)
+        state["replication_key_value"] = to_state_value(named[self.replication_key or ""])
+        keys = self.read_plan.position_names[1:]
         if keys:
-            state[TIEBREAKER_KEY] = {
-                name: to_state_value(value)
-                for name, value in zip(self.primary_keys, keys, strict=True)
-            }
+            state[TIEBREAKER_KEY] = {name: to_state_value(named[name]) for name in keys}
         else:
             state.pop(TIEBREAKER_KEY, None)
+
+    def _write_state_message(self) -> None:
+        self._materialize_position()
+        super()._write_state_message()
+
+    def _finalize_state(self, state: dict[str, Any] | None = None) -> None:
+        self._materialize_position()
+        super()._finalize_state(state)

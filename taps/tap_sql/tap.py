@@ -156,6 +156,13 @@ class TapSQL(SQLTap):
             )
         super().sync_all()
 
+    def _handle_termination(self, signum: int, frame: Any) -> None:
+        """On SIGTERM/SIGINT, put each stream's last position in the state written."""
+        for stream in self.streams.values():
+            if isinstance(stream, TapSQLStream):
+                stream._materialize_position()
+        super()._handle_termination(signum, frame)
+
     @classmethod
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with our errors rendered as one line and an exit code."""
