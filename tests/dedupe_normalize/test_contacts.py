@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmhub_dedupe.normalize import normalize_email, normalize_phone
-from crmhub_dedupe.normalize.emails import _plain_ok
-from crmhub_dedupe.normalize.phones import _fast, _slow
+from crmhub_dedupe.normalize.emails import _plain_ok, normalize_emails
+from crmhub_dedupe.normalize.phones import _fast, _slow, normalize_phones
 
 PHONE_CASES = [
     ("020 - 123 4567", "NL", "+31201234567"),
@@ -154,3 +154,21 @@ def test_email_fast_path_is_never_looser(address: str) -> None:
 def test_email_garbage_never_raises(raw: str) -> None:
     result = normalize_email(raw)
     assert result is None or "@" in result
+
+
+def test_batch_phone_normalizer_equals_the_scalar_one(
+    generated_phones: list[tuple[str, str]],
+) -> None:
+    raws: list[object] = [raw for raw, _ in generated_phones] + [None, 12345, "", "+31 6 1234 5678"]
+    regions: list[str | None] = [region for _, region in generated_phones] + [
+        "NL", "NL", "NL", None
+    ]  # fmt: skip
+    assert normalize_phones(raws, regions) == [
+        normalize_phone(raw, region) for raw, region in zip(raws, regions, strict=True)
+    ]
+
+
+def test_batch_email_normalizer_equals_the_scalar_one(generated_emails: list[str]) -> None:
+    raws: list[object] = [*generated_emails, *(case for case, _ in EMAIL_CASES)]
+    raws += [e.upper() for e in generated_emails[:50]]
+    assert normalize_emails(raws) == [normalize_email(raw) for raw in raws]

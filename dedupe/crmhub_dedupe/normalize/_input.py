@@ -106,9 +106,11 @@ def _flatten(
         rows, values = rows[keep], values[keep]
     # "a@x.nl; b@y.nl" in one cell: split on ; | and (for emails) on commas
     separators = (";", "|", ",") if name == "emails" else (";", "|")
-    multi = np.fromiter(
-        (any(s in v for s in separators) for v in values), dtype=bool, count=len(values)
-    )
+    if name == "emails":
+        flags = [";" in v or "|" in v or "," in v for v in values.tolist()]
+    else:
+        flags = [";" in v or "|" in v for v in values.tolist()]
+    multi = np.array(flags, dtype=bool)
     if multi.any():
         new_rows: list[int] = []
         new_values: list[str] = []
@@ -146,7 +148,17 @@ def _first_address(column: ObjectArray, problems: list[tuple[int, str, object]])
         problems.append((index, "addresses", value))
         return None
 
-    return object_array((first(i, v) for i, v in enumerate(column)), len(column))
+    # the common shapes in one comprehension; anything else through first()
+    dict_type = dict
+    heads = [
+        v[0] if type(v) is list and v and type(v[0]) is dict_type else (None if v is None else v)
+        for v in column.tolist()
+    ]
+    out = object_array(heads, len(heads))
+    odd = [i for i, v in enumerate(heads) if v is not None and type(v) is not dict_type]
+    for index in odd:
+        out[index] = first(index, column[index])
+    return out
 
 
 def read_batch(
@@ -160,12 +172,9 @@ def read_batch(
 
         def column(name: str) -> ObjectArray:
             if name in frame.columns:
-                values = frame[name].to_numpy(dtype=object)
-                return (
-                    object_array((None if v is pd.NA or v is pd.NaT else v for v in values), n)
-                    if frame[name].dtype != object
-                    else values.copy()
-                )
+                values = frame[name].to_numpy(dtype=object, copy=True)
+                values[pd.isna(values)] = None  # NaN/NA/NaT of a DataFrame cell is missing
+                return values
             return np.full(n, None, dtype=object)
 
         extras_column = column("extras")
@@ -191,12 +200,15 @@ def read_batch(
     scalars = {name: _text_or_problem(column(name), name, problems) for name in SCALAR_FIELDS}
     lists = {name: _flatten(column(name), name, problems) for name in LIST_FIELDS}
     first = _first_address(addresses, problems)
-    present = [i for i, a in enumerate(first) if a is not None] if n else []
+    present = np.flatnonzero(~pd.isna(first)) if n else np.empty(0, dtype=np.intp)
+    present_addresses = first[present].tolist()
     address: dict[str, ObjectArray] = {}
     for name in ADDRESS_FIELDS:
         values = np.full(n, None, dtype=object)
-        if present:
-            values[present] = object_array((first[i].get(name) for i in present), len(present))
+        if len(present):
+            values[present] = object_array(
+                [a.get(name) for a in present_addresses], len(present_addresses)
+            )
         address[name] = _text_or_problem(values, f"addresses.{name}", problems)
     extras: dict[str, ObjectArray] = {}
     for name in extra_fields:

@@ -67,3 +67,17 @@ def is_iso_timestamp(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def iso_timestamps_valid(texts: list[str]) -> list[bool]:
+    """:func:`is_iso_timestamp` over a list, without the cache (timestamps rarely repeat)."""
+    parse = dt.datetime.fromisoformat
+    out: list[bool] = []
+    for text in texts:
+        try:
+            parse(text.strip().replace("Z", "+00:00"))
+        except (ValueError, AttributeError):
+            out.append(False)
+        else:
+            out.append(True)
+    return out

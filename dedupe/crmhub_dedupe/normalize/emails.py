@@ -70,3 +70,38 @@ def normalize_email(raw: object) -> str | None:
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 512:
         return None
     return _normalize(raw)
+
+
+def normalize_emails(raws: list[object]) -> list[str | None]:
+    """:func:`normalize_email` over a list (one pass; plain addresses never leave the loop)."""
+    out: list[str | None] = []
+    append = out.append
+    local_ok = _LOCAL_RE.fullmatch
+    domain_ok = _DOMAIN_RE.fullmatch
+    special = _SPECIAL_USE
+    for raw in raws:
+        if not isinstance(raw, str) or len(raw) > 512:
+            append(None)
+            continue
+        address = raw.strip().lower()
+        local, at, domain = address.partition("@")
+        if (
+            at
+            and local
+            and domain
+            and len(address) <= 254
+            and local_ok(local) is not None
+            and domain_ok(domain) is not None
+            and local[0] != "."
+            and local[-1] != "."
+            and ".." not in local
+            and domain[0] != "-"
+            and "-." not in domain
+            and ".-" not in domain
+            and "--" not in domain
+            and domain[domain.rfind(".") + 1 :] not in special
+        ):
+            append(address)
+        else:
+            append(normalize_email(raw))
+    return out

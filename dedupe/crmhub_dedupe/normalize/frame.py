@@ -21,8 +21,8 @@ from crmhub_dedupe.normalize.addresses import (
     split_house_number,
 )
 from crmhub_dedupe.normalize.countries import country_to_iso
-from crmhub_dedupe.normalize.dates import is_iso_timestamp, normalize_birth_date
-from crmhub_dedupe.normalize.emails import normalize_email
+from crmhub_dedupe.normalize.dates import iso_timestamps_valid, normalize_birth_date
+from crmhub_dedupe.normalize.emails import normalize_email, normalize_emails
 from crmhub_dedupe.normalize.errors import NormalizeInputError
 from crmhub_dedupe.normalize.issues import count_by_reason, empty_issues, issues_frame
 from crmhub_dedupe.normalize.names import (
@@ -34,7 +34,7 @@ from crmhub_dedupe.normalize.names import (
     phonetic,
 )
 from crmhub_dedupe.normalize.organizations import strip_legal_form
-from crmhub_dedupe.normalize.phones import normalize_phone
+from crmhub_dedupe.normalize.phones import normalize_phone, normalize_phones
 from crmhub_dedupe.normalize.postcodes import postcode_check
 from crmhub_dedupe.normalize.taxids import normalize_tax_id
 from crmhub_dedupe.normalize.text import fold
@@ -99,7 +99,10 @@ def _map(values: ObjectArray, func: Callable[[Any], Any]) -> ObjectArray:
 
 
 def _distinct2(
-    values: ObjectArray, context: ObjectArray, func: Callable[[Any, Any], Any]
+    values: ObjectArray,
+    context: ObjectArray,
+    func: Callable[[Any, Any], Any],
+    batch: Callable[[list[Any], list[Any]], list[Any]] | None = None,
 ) -> tuple[np.ndarray[Any, Any], list[Any]]:
     """Like :func:`_distinct` for (value, context) pairs, e.g. (phone, country); -1 = missing."""
     value_codes, value_uniques = pd.factorize(values, use_na_sentinel=True)
@@ -107,14 +110,25 @@ def _distinct2(
     combined = value_codes.astype(np.int64) * (len(context_uniques) + 1) + (context_codes + 1)
     combined[value_codes < 0] = -1
     codes, pair_uniques = pd.factorize(combined, use_na_sentinel=False)
-    results: list[Any] = []
-    for pair in pair_uniques.tolist():
-        if pair < 0:
-            results.append(None)
-            continue
-        value_code, context_code = divmod(pair, len(context_uniques) + 1)
-        region = context_uniques[context_code - 1] if context_code else None
-        results.append(func(value_uniques[value_code], region))
+    present = pair_uniques >= 0
+    # missing values point at an extra None slot at the end of the value table
+    value_of = np.where(present, pair_uniques // (len(context_uniques) + 1), len(value_uniques))
+    context_of = np.where(present, pair_uniques % (len(context_uniques) + 1), 0)
+    contexts = np.empty(len(context_uniques) + 1, dtype=object)
+    contexts[0] = None
+    contexts[1:] = context_uniques
+    value_table = np.empty(len(value_uniques) + 1, dtype=object)
+    value_table[:-1] = value_uniques
+    pair_values = value_table[value_of]
+    pair_contexts = contexts[context_of]
+    if batch is not None:
+        results = batch(pair_values.tolist(), pair_contexts.tolist())
+    else:
+        results = [
+            func(v, c) for v, c in zip(pair_values.tolist(), pair_contexts.tolist(), strict=True)
+        ]
+    for index in np.flatnonzero(~present).tolist():
+        results[index] = None
     missing = np.flatnonzero(pair_uniques == -1)
     if len(missing):  # keep the -1 convention for missing values
         codes = np.where(codes == missing[0], -1, codes)
@@ -242,10 +256,11 @@ class _Builder:
         func: Callable[[Any, Any], Any],
         code: str,
         message: str,
+        batch: Callable[[list[Any], list[Any]], list[Any]] | None = None,
     ) -> None:
         rows, values = self.raw.lists[field]
         context = region[rows] if region is not None else np.full(len(rows), None, dtype=object)
-        codes, results = _distinct2(values, context, func)
+        codes, results = _distinct2(values, context, func, batch)
         normalized = _take(codes, results)
         ok = _present(normalized)
         if not ok.all():
@@ -266,6 +281,7 @@ class _Builder:
             lambda v, _: normalize_email(v),
             "email_invalid",
             "not a valid email address",
+            lambda values, _: normalize_emails(values),
         )
         self._multi(
             "phones",
@@ -274,6 +290,7 @@ class _Builder:
             normalize_phone,
             "phone_invalid",
             "not a valid phone number for the record's country",
+            normalize_phones,
         )
         self._multi(
             "tax_ids",
@@ -323,11 +340,12 @@ class _Builder:
             raw[bad],
         )
         self.columns["birth_date"] = birth
-        updated = _map(
-            s["updated_at"], lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)
-        )
-        valid = _map(updated, is_iso_timestamp)
-        bad = np.flatnonzero(_present(updated) & (valid == False))  # noqa: E712
+        updated = s["updated_at"]
+        if pd.api.types.infer_dtype(updated, skipna=True) not in ("string", "empty"):
+            updated = _map(updated, lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+        present = np.flatnonzero(_present(updated))
+        valid = np.array(iso_timestamps_valid(updated[present].tolist()), dtype=bool)
+        bad = present[~valid]
         self.issue(
             bad,
             "updated_at",
