@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import pickle
 import resource
@@ -40,7 +41,10 @@ CACHE = ROOT / ".bench"
 
 
 def cache_path(n_records: int, seed: int, garbage: float) -> Path:
-    return CACHE / f"synthetic_{n_records}_{seed}_{garbage:g}.pkl"
+    # The generator's source is part of the key: a changed generator never reads stale data.
+    source = (ROOT / "crmhub" / "synthetic.py").read_bytes()
+    version = hashlib.sha256(source).hexdigest()[:10]
+    return CACHE / f"synthetic_{n_records}_{seed}_{garbage:g}_{version}.pkl"
 
 
 def make(n_records: int, seed: int, garbage: float, path: str) -> None:

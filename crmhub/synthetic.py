@@ -208,6 +208,10 @@ class _Pools:
         self.family: dict[str, list[str]] = {}
         self.streets: dict[str, list[str]] = {}
         self.places: dict[str, list[tuple[str, str, str]]] = {}
+        # Emails, phone numbers and web domains belong to one customer in real life: the
+        # generator never hands the same one to two entities (except households and
+        # branches, which share a landline or a domain on purpose).
+        self.used: set[str] = set()
         for i, loc in enumerate(locales):
             fake = Faker(loc)
             fake.seed_instance(seed * 7919 + i)
@@ -223,9 +227,7 @@ class _Pools:
             female += [n for n in formal if n in _FEMALE_FORMAL] * 2
             self.male[loc], self.female[loc], self.family[loc] = male, female, family
             self.streets[loc] = _unique(fake.street_name() for _ in range(_POOL_SIZE))
-            self.places[loc] = [
-                (fake.postcode(), fake.city(), _region(fake, loc)) for _ in range(_POOL_SIZE)
-            ]
+            self.places[loc] = [("", fake.city(), _region(fake, loc)) for _ in range(_POOL_SIZE)]
 
 
 def generate(
@@ -428,8 +430,11 @@ def _new_entity(
             base = f"{_ascii(_pick(rnd, pools.streets[locale]).split()[0])} {family}"
         e.org_base = base
         e.legal_form = _below(rnd, len(_LEGAL_FORMS[locale]))
-        e.landline = _phone_digits(locale, mobile=False, rnd=rnd)
+        e.landline = _phone_digits(locale, mobile=False, rnd=rnd, pools=pools)
         slug = _slug(base)[:20]
+        while slug in pools.used:  # another company of that name has its own domain
+            slug = f"{_slug(base)[:16]}{_between(rnd, 2, 999)}"
+        pools.used.add(slug)
         tld = {"NL": "nl", "DE": "de", "IN": "in", "GB": "co.uk"}[_COUNTRY[locale]]
         e.website = f"www.{slug}.{tld}"
         e.email = f"{_pick(rnd, ['info', 'sales', 'contact', 'office'])}@{slug}.{tld}"
@@ -453,10 +458,10 @@ def _new_entity(
             e.devanagari = (given_dev, family_dev)
     birth = date(1936, 1, 1) + timedelta(days=_below(rnd, 70 * 365))
     e.birth_date = birth.isoformat()
-    e.mobile = _phone_digits(locale, mobile=True, rnd=rnd)
+    e.mobile = _phone_digits(locale, mobile=True, rnd=rnd, pools=pools)
     if rnd.random() < 0.3:
-        e.landline = _phone_digits(locale, mobile=False, rnd=rnd)
-    e.email = _person_email(e.given, e.family, locale, rnd)
+        e.landline = _phone_digits(locale, mobile=False, rnd=rnd, pools=pools)
+    e.email = _person_email(e.given, e.family, locale, rnd, pools)
     return e
 
 
@@ -471,16 +476,30 @@ def _household_member(base: _Entity, number: int, pools: _Pools, rnd: random.Ran
         base.street, base.house_number, base.postal_code, base.city, base.region,
     )  # fmt: skip
     if not base.landline:
-        base.landline = _phone_digits(base.locale, mobile=False, rnd=rnd)
+        base.landline = _phone_digits(base.locale, mobile=False, rnd=rnd, pools=pools)
     e.landline = base.landline
     born = date.fromisoformat(base.birth_date or "1970-01-01")
-    e.birth_date = (
+    e.birth_date = _clamp_birth(
         born + timedelta(days=_pick(rnd, [-1, 1]) * _below(rnd, 300, 12000))
     ).isoformat()
-    e.mobile = _phone_digits(base.locale, mobile=True, rnd=rnd) if rnd.random() < 0.7 else ""
-    e.email = _person_email(e.given, e.family, base.locale, rnd) if rnd.random() < 0.7 else ""
+    e.mobile = (
+        _phone_digits(base.locale, mobile=True, rnd=rnd, pools=pools) if rnd.random() < 0.7 else ""
+    )
+    e.email = (
+        _person_email(e.given, e.family, base.locale, rnd, pools) if rnd.random() < 0.7 else ""
+    )
     e.created = base.created + timedelta(days=_below(rnd, 1, 900))
     return e
+
+
+def _clamp_birth(born: date) -> date:
+    """Family members are adults or teenagers born 1930-2008, never in the future."""
+    low, high = date(1930, 1, 1), date(2008, 12, 31)
+    if born < low:
+        return low + (low - born)
+    if born > high:
+        return high - (born - high) % timedelta(days=20 * 365)
+    return born
 
 
 def _namesake(base: _Entity, number: int, pools: _Pools, rnd: random.Random) -> _Entity:
@@ -494,12 +513,16 @@ def _namesake(base: _Entity, number: int, pools: _Pools, rnd: random.Random) -> 
             base.female,
         )
         e.devanagari = base.devanagari
-        e.email = _person_email(e.given, e.family, e.locale, rnd)
+        e.email = _person_email(e.given, e.family, e.locale, rnd, pools)
     elif base.kind == "organization":
         # A branch: same name, legal form and website, its own address, phone and mailbox.
         e.org_base, e.legal_form, e.website = base.org_base, base.legal_form, base.website
         domain = base.website.removeprefix("www.")
-        e.email = f"{_ascii(e.city).lower().replace(' ', '')[:12] or 'branch'}@{domain}"
+        mailbox = _slug(e.city)[:12]
+        while f"{mailbox}@{domain}" in pools.used:
+            mailbox = f"{_slug(e.city)[:12]}{_between(rnd, 2, 99)}"
+        e.email = f"{mailbox}@{domain}"
+        pools.used.add(e.email)
         e.tax_id = ""
     return e
 
@@ -543,7 +566,7 @@ def _render(e: _Entity, copy: int, rnd: random.Random, pools: _Pools) -> dict[st
             email = email.upper() if rnd.random() < 0.3 else email.title()
         rec["emails"] = [email]
         if noisy and e.kind == "person" and rnd.random() < 0.08:
-            rec["emails"].append(_person_email(e.given, family, e.locale, rnd))
+            rec["emails"].append(_person_email(e.given, family, e.locale, rnd, pools))
     if e.tax_id and not (noisy and rnd.random() < 0.3):
         rec["tax_ids"] = [_format_tax(e.tax_id, rnd)]
     if e.website and not (noisy and rnd.random() < 0.3):
@@ -729,11 +752,28 @@ def _region(fake: Faker, locale: str) -> str:
 
 
 def _address(locale: str, pools: _Pools, rnd: random.Random) -> tuple[str, str, str, str, str]:
-    postal, city, region = _pick(rnd, pools.places[locale])
+    _, city, region = _pick(rnd, pools.places[locale])
     number = str(_between(rnd, 1, 250))
     if rnd.random() < 0.1:
         number += _pick(rnd, ["a", "b", "-2", " A"])
-    return _pick(rnd, pools.streets[locale]), number, postal, city, region
+    return _pick(rnd, pools.streets[locale]), number, _postcode(locale, rnd), city, region
+
+
+_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def _postcode(locale: str, rnd: random.Random) -> str:
+    """A postal code in the country's format; a city has many, as in real life."""
+    country = _COUNTRY[locale]
+    if country == "NL":
+        return f"{_between(rnd, 1000, 9999)} {_pick(rnd, _LETTERS)}{_pick(rnd, _LETTERS)}"
+    if country == "DE":
+        return f"{_between(rnd, 1067, 99998):05d}"
+    if country == "IN":
+        return str(_between(rnd, 110001, 855999))
+    area = _pick(rnd, ["B", "M", "L", "E", "N", "W", "SW", "SE", "LS", "BS", "CF", "EH"])
+    inward = f"{_below(rnd, 10)}{_pick(rnd, _LETTERS)}{_pick(rnd, _LETTERS)}"
+    return f"{area}{_between(rnd, 1, 29)} {inward}"
 
 
 @lru_cache(maxsize=65536)
@@ -757,21 +797,30 @@ def _umlauts_out(text: str) -> str:
     )  # fmt: skip
 
 
-def _person_email(given: str, family: str, locale: str, rnd: random.Random) -> str:
+def _person_email(given: str, family: str, locale: str, rnd: random.Random, pools: _Pools) -> str:
     g, f = _slug(given), _slug(family)
     style = _below(rnd, 5)
     local = [f"{g}.{f}", f"{g[0]}.{f}", f"{g}{f}", f"{f}.{g}", f"{g}_{f}"][style]
-    if rnd.random() < 0.5:
-        local += str(_between(rnd, 1, 999))
-    return f"{local}@{_pick(rnd, _EMAIL_DOMAINS[locale])}"
+    domain = _pick(rnd, _EMAIL_DOMAINS[locale])
+    email = (
+        f"{local}@{domain}" if rnd.random() < 0.5 else f"{local}{_between(rnd, 1, 999)}@{domain}"
+    )
+    while email in pools.used:  # taken: people add a number
+        email = f"{local}{_between(rnd, 1, 9999)}@{domain}"
+    pools.used.add(email)
+    return email
 
 
-def _phone_digits(locale: str, *, mobile: bool, rnd: random.Random) -> str:
-    """National significant number (no trunk prefix, no country code)."""
+def _phone_digits(locale: str, *, mobile: bool, rnd: random.Random, pools: _Pools) -> str:
+    """A national significant number (no trunk prefix, no country code) nobody else has."""
     mobile_heads, land_heads, length = _PHONE_PLAN[_COUNTRY[locale]]
-    head = _pick(rnd, mobile_heads if mobile else land_heads)
-    k = length - len(head)
-    return head + f"{int(rnd.random() * 10**k):0{k}d}"
+    while True:
+        head = _pick(rnd, mobile_heads if mobile else land_heads)
+        k = length - len(head)
+        number = head + f"{int(rnd.random() * 10**k):0{k}d}"
+        if number not in pools.used:
+            pools.used.add(number)
+            return number
 
 
 # Country -> (mobile prefixes, landline area codes, digits of the national number).

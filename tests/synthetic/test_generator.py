@@ -163,3 +163,14 @@ def test_bad_arguments_are_named() -> None:
     with pytest.raises(ValueError, match="at least one source"):
         split_sources(generate(5), ())
     assert set(LOCALES) == {"nl_NL", "de_DE", "en_IN", "en_GB"}
+
+
+def test_identifiers_belong_to_one_entity(data) -> None:  # type: ignore[no-untyped-def]
+    """Emails are never shared between entities; phones only within a household."""
+    owners: dict[str, set[str]] = {}
+    for r in data.records:
+        for m in r.get("emails", []):
+            if m.count("@") == 1 and "." in m.split("@")[-1]:
+                owners.setdefault(m.strip().lower(), set()).add(data.truth[r["record_id"]])
+    shared = {m: e for m, e in owners.items() if len(e) > 1}
+    assert not shared, list(shared.items())[:3]
