@@ -63,6 +63,7 @@ FAMILY = [
     "peters",
     "hendriks",
 ]
+N_PEOPLE = 1200
 CITIES = ["amsterdam", "utrecht", "berlin", "mumbai", "london", "delft", "pune", "leeds"]
 
 
@@ -112,7 +113,7 @@ def _population(seed: int, n: int) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
 
 @pytest.fixture(scope="module")
 def population() -> tuple[pd.DataFrame, set[tuple[str, str]], ScoredPairs]:
-    frame, truth = _population(1, 1500)
+    frame, truth = _population(1, N_PEOPLE)
     return frame, truth, score_pairs(frame, MatchSettings.default())
 
 
@@ -350,3 +351,22 @@ def test_train_on_tiny_frames_does_not_crash() -> None:
         make_frame([{"given": "a"}, {"given": "a"}]), MatchSettings.default(), model
     )
     assert len(scored) >= 0
+
+
+def test_prior_from_settings_or_deterministic_rules(population: Any) -> None:
+    frame, truth, _ = population
+    data = MatchSettings.default().to_dict()
+    data["em"]["prior"] = 0.01
+    fixed = train(frame, MatchSettings.from_dict(data))
+    assert fixed.prior == pytest.approx(0.01)
+    assert fixed.training["prior_source"] == "settings"
+    data["em"]["prior"] = None
+    data["em"]["deterministic_rules"] = [["email"]]
+    data["em"]["deterministic_recall"] = 0.5
+    det = train(frame, MatchSettings.from_dict(data))
+    assert det.training["prior_source"] == "deterministic_rules"
+    n = len(frame)
+    # duplicates that kept their email, divided by the recall, over all pairs
+    kept_email = sum(1 for k in range(0, N_PEOPLE, 3) if k % 4 != 0)
+    assert det.prior == pytest.approx(kept_email / 0.5 / (n * (n - 1) / 2), rel=0.01)
+    assert len(truth) == len(range(0, N_PEOPLE, 3))
