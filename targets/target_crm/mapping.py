@@ -131,6 +131,16 @@ class FieldSpec:
 
                 return plain_text
 
+            if self.type == "raw" and self.values is None and self.picklist is None:
+
+                def raw(record: Mapping[str, Any], key: str, obj: str) -> Any:
+                    value = read(record)
+                    if value is not None and value != [] and value != {}:
+                        return value
+                    return None if optional else convert(value, key, obj)
+
+                return raw
+
             def read_convert(record: Mapping[str, Any], key: str, obj: str) -> Any:
                 value = read(record)
                 if value is None and optional:

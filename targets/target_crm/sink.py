@@ -43,7 +43,7 @@ class CRMSink(BatchSink):
         if records:
             if self.stream_name != "customers":
                 self._crm_target.drain_customers()
-            self._crm_target.engine.push(self.stream_name, records)
+            self._crm_target.submit_push(self.stream_name, records)
         # only now are these records done (a nested customers drain must not count them)
         self.first_pending_seq = None
         self._crm_target.emit_safe_state()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,6 +97,8 @@ class TargetCRM(Target):
         self._finished = False
         self.record_seq = 0
         self._states: list[tuple[int, dict[str, Any]]] = []
+        self._pipeline: ThreadPoolExecutor | None = None
+        self._inflight: deque[tuple[int, Future[Any]]] = deque()
         self._first_failed_seq: int | None = None
         self.state_held = False
         super().__init__(*args, **kwargs)
@@ -128,6 +132,25 @@ class TargetCRM(Target):
     def _failed(self, seq: int) -> None:
         if self._first_failed_seq is None or seq < self._first_failed_seq:
             self._first_failed_seq = seq
+
+    def submit_push(self, stream: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+        """Push a batch; HTTP profiles push in a background worker (one, so order holds)
+        while the next batch is read and mapped, at most two batches ahead."""
+        engine = self.engine
+        if not engine.profile.pipelined:
+            engine.push(stream, records)
+            return
+        if self._pipeline is None:
+            self._pipeline = ThreadPoolExecutor(1, thread_name_prefix="target-crm-push")
+        self._inflight.append((records[0][0], self._pipeline.submit(engine.push, stream, records)))
+        self._reap(keep=2)
+
+    def _reap(self, keep: int) -> None:
+        """Collect finished pushes (re-raising their errors); wait while more than ``keep``
+        are in flight."""
+        while self._inflight and (self._inflight[0][1].done() or len(self._inflight) > keep):
+            _, future = self._inflight.popleft()
+            future.result()
 
     def drain_customers(self) -> None:
         """Push pending customers before related records that need them as parents."""
@@ -176,7 +199,8 @@ class TargetCRM(Target):
         """
         if self.config.get("dry_run") or not self._states:
             return  # a dry run accepted nothing
-        pending = [
+        self._reap(keep=len(self._inflight))
+        pending = [seq for seq, _ in self._inflight] + [
             s.first_pending_seq
             for s in self._sinks_active.values()
             if isinstance(s, CRMSink) and s.first_pending_seq is not None
@@ -239,12 +263,17 @@ class TargetCRM(Target):
     def process_endofpipe(self) -> None:
         """Drain everything, then write the report and close the profile."""
         super().process_endofpipe()
+        self._reap(keep=0)
+        self.emit_safe_state()
         self._finish()
 
     def _finish(self) -> None:
         engine = self._engine
         if engine is None or self._finished:
             return
+        if self._pipeline is not None:
+            # a stopped run: let the batch in flight finish (its results are written)
+            self._pipeline.shutdown(wait=True, cancel_futures=True)
         self._finished = True
         engine.close()
         engine.profile.close()

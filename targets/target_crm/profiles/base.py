@@ -97,6 +97,8 @@ class Profile(ABC):
     #: whether the CRM gives records ids of its own (else the key is the id)
     remote_ids: bool = True
     default_batch_size: int = 1000
+    #: push in a background worker while the next batch is read (network-bound CRMs)
+    pipelined: bool = False
 
     def __init__(self, settings: Settings, mapping: CRMMapping, logger: logging.Logger) -> None:
         self.settings = settings

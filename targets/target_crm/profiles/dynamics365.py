@@ -93,6 +93,7 @@ class Dynamics365Profile(Profile):
     """Push to Dynamics 365 / Dataverse through the Web API."""
 
     name = "dynamics365"
+    pipelined = True
     default_batch_size = 1000
 
     def known_fields(self, object_name: str) -> set[str]:

@@ -73,6 +73,7 @@ class HubSpotProfile(Profile):
 
     name = "hubspot"
     has_merge = True
+    pipelined = True
     default_batch_size = 2000
 
     def known_fields(self, object_name: str) -> set[str]:

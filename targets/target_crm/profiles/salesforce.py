@@ -91,6 +91,7 @@ class SalesforceProfile(Profile):
 
     name = "salesforce"
     has_merge = True
+    pipelined = True
     default_batch_size = 10000
 
     def known_fields(self, object_name: str) -> set[str]:

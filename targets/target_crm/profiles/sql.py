@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -44,7 +45,10 @@ class SqlProfile(Profile):
         self.settings.require("sqlalchemy_url")
         url = str(self.settings.get("sqlalchemy_url"))
         try:
-            self.db: Engine = sa.create_engine(url)
+            # orjson for JSON columns: the standard encoder was a third of the insert time
+            self.db: Engine = sa.create_engine(
+                url, json_serializer=lambda obj: orjson.dumps(obj).decode()
+            )
             with self.db.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except (sa.exc.SQLAlchemyError, ImportError) as exc:
