@@ -13,7 +13,9 @@ runs each engine in its own child process (so each peak RSS is its own):
   from deterministic rules, u by random sampling, m by EM sessions, ``predict`` and
   ``cluster_pairwise_predictions_at_threshold`` at 0.95.
 
-Both are scored with pairwise precision/recall/F1 of their clusters against the truth. The
+Both are scored with pairwise precision/recall/F1 of their clusters against the truth.
+Memory is the peak RSS of each child (``ru_maxrss``, input included); for crmhub also the
+peak from blocking to clusters alone (VmHWM reset after normalization). The
 script prints both rows and the ratios (Splink time / crmhub time, crmhub peak / Splink
 peak). Splink is not a crmhub dependency: run this in the separate benchmark venv::
 
@@ -33,6 +35,7 @@ machine is shared, and a loaded machine slows both engines.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import pickle
@@ -54,6 +57,24 @@ def _rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def _hwm_mib() -> float:
+    """Peak RSS since the last :func:`_reset_hwm` (VmHWM)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def _reset_hwm() -> None:
+    """Reset the kernel's peak-RSS counter (Linux >= 4.0), to measure one stage."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
 
 
 def _peak_mib() -> float:
@@ -100,14 +121,19 @@ def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     normalized = normalize_frame(records)
     frame = normalized.frame
-    del records, data
+    del records, data, normalized
+    gc.collect()
     t1 = time.perf_counter()
+    rss_normalized = _rss_mib()
+    peak_normalize = _peak_mib()
+    _reset_hwm()
     scored = score_pairs(frame, MatchSettings.default())
     t2 = time.perf_counter()
     merged = scored.pairs[scored.pairs["classification"] == "merge"]
     clusters = cluster_records(frame["record_id"], merged, left="left_id", right="right_id")
     t3 = time.perf_counter()
-    peak = _peak_mib()
+    peak = max(peak_normalize, _hwm_mib())
+    peak_match = _hwm_mib()
     score = pairwise_score(clusters.to_dict(), truth)
     # Splink's input: the same normalized columns, list columns as lists
     out = frame.copy()
@@ -127,6 +153,8 @@ def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
         "review_pairs": int((scored.pairs["classification"] == "review").sum()),
         "peak_rss_mib": round(peak, 0),
         "rss_after_loading_input_mib": round(rss_input, 0),
+        "rss_after_normalize_mib": round(rss_normalized, 0),
+        "peak_rss_block_to_cluster_mib": round(peak_match, 0),
         "precision": round(score.precision, 4),
         "recall": round(score.recall, 4),
         "f1": round(score.f1, 4),
