@@ -10,6 +10,7 @@ otherwise.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,36 +120,59 @@ def mysql_column_charsets(
     return charsets
 
 
+_PERMISSION = re.compile(r"denied|permission|privilege|read-only|readonly", re.IGNORECASE)
+
+
+def _probe_with_temporary_object(
+    conn: sa.Connection, query: CustomQuery, backend: str
+) -> list[ProbedColumn]:
+    name = _probe_name()
+    preparer = conn.dialect.identifier_preparer
+    if backend in ("sqlite", "postgresql"):
+        conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {preparer.quote(name)} AS {query.sql}")
+        columns = _reflect_probe(conn, name, "temp" if backend == "sqlite" else None)
+        conn.exec_driver_sql(f"DROP VIEW {preparer.quote(name)}")
+        return columns
+    if backend in ("mysql", "mariadb"):
+        conn.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE {preparer.quote(name)} AS "
+            f"SELECT * FROM ({query.sql}) AS q LIMIT 0"
+        )
+        charsets = mysql_column_charsets(conn, name)
+        columns = [
+            ProbedColumn(c.name, c.type, c.nullable, charsets.get(c.name))
+            for c in _reflect_probe(conn, name, None)
+        ]
+        conn.exec_driver_sql(f"DROP TEMPORARY TABLE {preparer.quote(name)}")
+        return columns
+    return _probe_names_only(conn, query)
+
+
+def _probe_names_only(conn: sa.Connection, query: CustomQuery) -> list[ProbedColumn]:
+    """Column names of an empty result; types unknown (strings unless ``schema`` says)."""
+    result = conn.execute(
+        sa.select(sa.text("*"))
+        .select_from(query.as_text().columns().subquery("q"))
+        .where(sa.false())
+    )
+    columns = [ProbedColumn(key, sa.String()) for key in list(result.keys())]
+    result.close()
+    return columns
+
+
 def probe_columns(conn: sa.Connection, query: CustomQuery) -> list[ProbedColumn]:
     """Find the result columns of ``query`` and their types without reading its rows."""
     backend = conn.dialect.name
-    name = _probe_name()
-    preparer = conn.dialect.identifier_preparer
     try:
-        with conn.begin():
-            if backend in ("sqlite", "postgresql"):
-                conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {preparer.quote(name)} AS {query.sql}")
-                columns = _reflect_probe(conn, name, "temp" if backend == "sqlite" else None)
-                conn.exec_driver_sql(f"DROP VIEW {preparer.quote(name)}")
-            elif backend in ("mysql", "mariadb"):
-                conn.exec_driver_sql(
-                    f"CREATE TEMPORARY TABLE {preparer.quote(name)} AS "
-                    f"SELECT * FROM ({query.sql}) AS q LIMIT 0"
-                )
-                charsets = mysql_column_charsets(conn, name)
-                columns = [
-                    ProbedColumn(c.name, c.type, c.nullable, charsets.get(c.name))
-                    for c in _reflect_probe(conn, name, None)
-                ]
-                conn.exec_driver_sql(f"DROP TEMPORARY TABLE {preparer.quote(name)}")
-            else:
-                result = conn.execute(
-                    sa.select(sa.text("*"))
-                    .select_from(query.as_text().columns().subquery("q"))
-                    .where(sa.false())
-                )
-                columns = [ProbedColumn(key, sa.String()) for key in list(result.keys())]
-                result.close()
+        try:
+            with conn.begin():
+                columns = _probe_with_temporary_object(conn, query, backend)
+        except sa.exc.DBAPIError as exc:
+            # A read-only user may not create temporary objects: learn the names only.
+            if not _PERMISSION.search(driver_message(exc)):
+                raise
+            with conn.begin():
+                columns = _probe_names_only(conn, query)
     except TapSQLError:
         raise
     except sa.exc.DBAPIError as exc:

@@ -188,8 +188,10 @@ class TapSQLStream(SQLStream):
                     continue
             select.append(column)
             if is_text_column(prop):
-                if self._driver_may_return_bytes:
-                    text_codecs.append((name, "utf-8"))  # SQLite / SQL_ASCII hand over bytes
+                # SQLite / SQL_ASCII hand over bytes; custom-query columns of unknown type
+                # are declared strings, so their values are turned into text.
+                if self._driver_may_return_bytes or self.custom_query_name is not None:
+                    text_codecs.append((name, "utf-8"))
                 continue
             convert = value_converter(prop, singer_decimal=singer_decimal)
             if convert is not None:

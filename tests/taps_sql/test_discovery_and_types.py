@@ -153,6 +153,36 @@ def test_postgres_erp(postgres_url: str) -> None:
     assert base64.b64decode(quotes[0]["doc"]) == b"\x00\xff\x10"
     assert quotes[1]["amount"] is None, "numeric NaN has no JSON form: null"
 
+    # A read-only user without the TEMP privilege: custom-query columns are still found
+    # (typed as strings, values as text) instead of failing.
+    database = sa.make_url(postgres_url).database
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+        conn.exec_driver_sql("DROP ROLE IF EXISTS tap_sql_reader")
+        conn.exec_driver_sql("CREATE ROLE tap_sql_reader LOGIN")
+        conn.exec_driver_sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO tap_sql_reader")
+    engine.dispose()
+    reader_url = sa.make_url(postgres_url).set(username="tap_sql_reader")
+    cfg = {
+        "sqlalchemy_url": reader_url.render_as_string(hide_password=False),
+        "include_tables": ["none"],
+        "custom_queries": [
+            {
+                "name": "q",
+                "sql": "SELECT id, credit_limit FROM customers WHERE id = 1",
+                "key_properties": ["id"],
+            }
+        ],
+    }
+    try:
+        record = run_in_process(cfg).records("q")[0]
+        assert record["id"] == "1" and record["credit_limit"] is not None
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP OWNED BY tap_sql_reader")
+            conn.exec_driver_sql("DROP ROLE tap_sql_reader")
+        engine.dispose()
+
 
 @pytest.mark.mysql
 def test_mysql_erp_and_latin1(mysql_url: str) -> None:
