@@ -70,6 +70,8 @@ def _register() -> None:
         match_cmd,
         review_cmd,
         runs_cmd,
+        serve_cmd,
+        users_cmd,
     )
 
     for module in (
@@ -80,6 +82,8 @@ def _register() -> None:
         review_cmd,
         export_cmd,
         runs_cmd,
+        serve_cmd,
+        users_cmd,
         db_cmd,
     ):
         for command in module.COMMANDS:

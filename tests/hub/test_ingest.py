@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Project, record, schema, state
+from singer_project import Project, record, schema, state
 
 from crmhub.errors import ConfigurationError, FatalError, RetriableError
 

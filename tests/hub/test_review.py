@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import Project, record, schema
+from singer_project import Project, record, schema
 
 from crmhub.errors import ConfigurationError, RetriableError
 

@@ -6,7 +6,7 @@ import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import Project, record, schema, state
+from singer_project import Project, record, schema, state
 from sqlalchemy import func, select
 
 from crmhub.store import open_master
@@ -22,6 +22,7 @@ TABLES = {
     "audit_event",
     "run",
     "state",
+    "app_user",
 }
 
 
@@ -37,7 +38,7 @@ def _rec(key: str, content: str, status: str = "ok") -> IncomingRecord:
 def test_migrations_create_every_table_and_match_the_models(master_url: str) -> None:
     master = open_master(master_url)
     try:
-        assert master.current_revision() == "0001"
+        assert master.current_revision() == "0002"
         assert master.upgrade() == [], "a second upgrade has nothing to do"
         with master.engine.connect() as conn:
             names = set(conn.dialect.get_table_names(conn))
