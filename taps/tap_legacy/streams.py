@@ -10,6 +10,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_legacy.errors import LegacySourceError
 from tap_legacy.files import resolve_paths
 from tap_legacy.lineage import DEFAULT_KEY_PROPERTIES, LINEAGE_PROPERTIES
 from tap_legacy.readers.base import SourceReader
@@ -57,17 +58,17 @@ class LegacyStream(Stream):
         self.logger.info("stream %s: reading %s", self.name, path)
         errors = 0
         count = 0
-        for record in self.reader.read(path):
-            count += 1
-            if record.get("_record_error"):
-                errors += 1
-                if errors <= WARN_LIMIT:
-                    self.logger.warning(
-                        "%s record %s: %s", path, record["_record_number"], record["_record_error"]
-                    )
-                elif errors == WARN_LIMIT + 1:
-                    self.logger.warning("%s: more undecodable records; only counting now", path)
-            yield record
+        try:
+            for record in self.reader.read(path):
+                count += 1
+                errors += self._note_error(path, record, errors)
+                yield record
+        except OSError as exc:
+            raise LegacySourceError(
+                f"cannot read the file: {exc.strerror or exc}",
+                file=path,
+                hint="check the path and permissions",
+            ) from None
         self.logger.info(
             "stream %s: %s: %d records, %d could not be decoded (emitted with _record_error)",
             self.name,
@@ -75,6 +76,18 @@ class LegacyStream(Stream):
             count,
             errors,
         )
+
+    def _note_error(self, path: str, record: dict[str, Any], errors: int) -> int:
+        """Log an undecodable record (the first few per file); 1 if it is one, else 0."""
+        if not record.get("_record_error"):
+            return 0
+        if errors < WARN_LIMIT:
+            self.logger.warning(
+                "%s record %s: %s", path, record["_record_number"], record["_record_error"]
+            )
+        elif errors == WARN_LIMIT:
+            self.logger.warning("%s: more undecodable records; only counting now", path)
+        return 1
 
     def _sync_records(
         self, context: Mapping[str, Any] | None = None, *, write_messages: bool = True
