@@ -13,8 +13,8 @@ count.
 
 Stages: normalize (``crmhub_dedupe.normalize.normalize_frame``), block / compare / train
 (EM) / score+classify (``crmhub_dedupe.pipeline.score_pairs``), cluster
-(``crmhub_dedupe.cluster.cluster_pairs`` over the pairs classified ``merge``, chain guard
-on), and optionally survive (``crmhub_dedupe.survive.survive``, not part of the headline
+(``crmhub_dedupe.cluster.cluster_scored_pairs``: the pairs classified ``merge`` join,
+compared pairs with strong evidence against them repel, chain guard on), and optionally survive (``crmhub_dedupe.survive.survive``, not part of the headline
 figure).
 """
 
@@ -97,7 +97,7 @@ def load_avg() -> str:
 
 def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[str, Any]:
     from crmhub.synthetic import pairwise_score
-    from crmhub_dedupe.cluster import ChainGuard, cluster_pairs
+    from crmhub_dedupe.cluster import ChainGuard, cluster_scored_pairs
     from crmhub_dedupe.normalize import normalize_frame
     from crmhub_dedupe.pipeline import score_pairs
     from crmhub_dedupe.settings import MatchSettings
@@ -123,11 +123,12 @@ def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[s
     t1 = time.perf_counter()
     pairs = scored.pairs
     merge = pairs["classification"].to_numpy() == "merge"
-    clustering = cluster_pairs(
+    clustering = cluster_scored_pairs(
         len(frame),
-        pairs["i"].to_numpy()[merge],
-        pairs["j"].to_numpy()[merge],
-        pairs["match_weight"].to_numpy()[merge],
+        pairs["i"].to_numpy(),
+        pairs["j"].to_numpy(),
+        pairs["match_weight"].to_numpy(),
+        merge,
         guard=ChainGuard(),
     )
     stages["cluster"] = time.perf_counter() - t1

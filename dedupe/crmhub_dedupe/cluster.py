@@ -43,6 +43,7 @@ __all__ = [
     "Clustering",
     "cluster_pairs",
     "cluster_records",
+    "cluster_scored_pairs",
     "connected_components",
 ]
 
@@ -220,6 +221,51 @@ def cluster_pairs(
     )
 
 
+def cluster_scored_pairs(
+    n: int,
+    left: npt.ArrayLike,
+    right: npt.ArrayLike,
+    match_weight: npt.ArrayLike,
+    accept: npt.ArrayLike,
+    *,
+    reject_below: float | None = -10.0,
+    must_link: npt.ArrayLike | None = None,
+    cannot_link: npt.ArrayLike | None = None,
+    guard: ChainGuard | None = None,
+) -> Clustering:
+    """Cluster every scored pair at once: accepted pairs join, strongly negative ones repel.
+
+    ``left``/``right``/``match_weight`` are all compared pairs; ``accept`` flags the ones
+    classified merge. A compared pair with ``match_weight < reject_below`` (log2 Bayes
+    factor; -10 means the fields make a match about a thousand times less likely than not)
+    becomes a cannot-link: two records with strong evidence against each other never end up
+    in one cluster through a chain of others. ``None`` switches that off. ``kept`` in the
+    result refers to the accepted pairs, in their order.
+    """
+    lft = np.asarray(left, dtype=np.int64).ravel()
+    rgt = np.asarray(right, dtype=np.int64).ravel()
+    wgt = np.asarray(match_weight, dtype=np.float64).ravel()
+    acc = np.asarray(accept, dtype=np.bool_).ravel()
+    if not (lft.shape == rgt.shape == wgt.shape == acc.shape):
+        raise ValueError(
+            f"left, right, match_weight and accept differ in length: "
+            f"{lft.size}, {rgt.size}, {wgt.size}, {acc.size}"
+        )
+    against = [_pairs_array(cannot_link, "cannot_link")]
+    if reject_below is not None:
+        strong = (wgt < reject_below) & ~acc
+        against.append(np.column_stack([lft[strong], rgt[strong]]))
+    return cluster_pairs(
+        n,
+        lft[acc],
+        rgt[acc],
+        wgt[acc],
+        must_link=must_link,
+        cannot_link=np.concatenate(against),
+        guard=guard,
+    )
+
+
 def cluster_records(
     record_ids: Sequence[str] | pd.Index | npt.ArrayLike,
     pairs: pd.DataFrame,
@@ -279,13 +325,19 @@ def _pairs_array(pairs: npt.ArrayLike | None, name: str) -> IntArray:
 def _check_direct_conflicts(must: IntArray, cannot: IntArray) -> None:
     if not (must.size and cannot.size):
         return
-    must_set = {(min(a, b), max(a, b)) for a, b in must.tolist()}
-    for a, b in cannot.tolist():
-        if (min(a, b), max(a, b)) in must_set:
-            raise ClusterConstraintError(
-                f"pair ({a}, {b}) is both approved and rejected; keep only the latest decision",
-                pair=(a, b),
-            )
+    # Encode unordered pairs as one integer so millions of cannot-links check at numpy speed.
+    top = int(max(must.max(), cannot.max())) + 1
+    must_codes = np.minimum(must[:, 0], must[:, 1]) * top + np.maximum(must[:, 0], must[:, 1])
+    cannot_codes = np.minimum(cannot[:, 0], cannot[:, 1]) * top + np.maximum(
+        cannot[:, 0], cannot[:, 1]
+    )
+    clash = np.flatnonzero(np.isin(cannot_codes, must_codes))
+    if clash.size:
+        a, b = (int(x) for x in cannot[clash[0]])
+        raise ClusterConstraintError(
+            f"pair ({a}, {b}) is both approved and rejected; keep only the latest decision",
+            pair=(a, b),
+        )
 
 
 def _offending_components(labels: IntArray, cannot: IntArray, guard: ChainGuard) -> IntArray:

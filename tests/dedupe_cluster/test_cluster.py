@@ -15,6 +15,7 @@ from crmhub_dedupe.cluster import (
     ClusterConstraintError,
     cluster_pairs,
     cluster_records,
+    cluster_scored_pairs,
     connected_components,
 )
 
@@ -232,3 +233,21 @@ def test_one_million_nodes_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert result.labels.shape == (n,)
     assert elapsed < 20, f"clustering 1M nodes took {elapsed:.1f}s (seed=3)"
+
+
+def test_strongly_negative_pairs_repel_through_a_chain() -> None:
+    # 0~1 and 1~2 accepted, 0 and 2 compared with strong evidence against: 2 drops out
+    # at the weaker link; a mildly negative pair changes nothing.
+    left = [0, 1, 0]
+    right = [1, 2, 2]
+    weight = [12.0, 9.0, -15.0]
+    accept = [True, True, False]
+    result = cluster_scored_pairs(3, left, right, weight, accept)
+    assert _partition(result.labels) == {frozenset({0, 1}), frozenset({2})}
+    assert result.kept.tolist() == [True, False]
+    mild = cluster_scored_pairs(3, left, right, [12.0, 9.0, -3.0], accept)
+    assert _partition(mild.labels) == {frozenset({0, 1, 2})}
+    off = cluster_scored_pairs(3, left, right, weight, accept, reject_below=None)
+    assert _partition(off.labels) == {frozenset({0, 1, 2})}
+    with pytest.raises(ValueError, match="differ in length"):
+        cluster_scored_pairs(3, left, right, weight, [True])
