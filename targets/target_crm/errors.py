@@ -9,6 +9,7 @@
 - ``BatchError``: a whole request failed after its retries; every record in it goes to the
   error file with the message, the run goes on.
 - ``ProtocolError``: the CRM answered something that is not its API (HTML instead of JSON).
+- ``QuotaExceededError``: a daily API allowance is used up; the run stops, retry later.
 """
 
 from __future__ import annotations
@@ -52,3 +53,10 @@ class RecordError(TargetCRMError):
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
         super().__init__(message)
+
+
+class QuotaExceededError(TargetCRMError):
+    """The CRM's long-term API allowance is used up (Salesforce's 24-hour request limit).
+
+    Waiting seconds will not help: the run stops; unsent records go out on the next run.
+    """

@@ -23,7 +23,13 @@ from typing import Any
 
 import requests
 
-from target_crm.errors import AuthenticationError, BatchError, ProtocolError, RetriableError
+from target_crm.errors import (
+    AuthenticationError,
+    BatchError,
+    ProtocolError,
+    QuotaExceededError,
+    RetriableError,
+)
 
 _RETRY_STATUSES = frozenset({500, 502, 503, 504, 408})
 
@@ -117,6 +123,7 @@ class CRMHttp:
         limiter: SlidingWindowLimiter | None = None,
         auth_header: Callable[[], dict[str, str]] | None = None,
         is_auth_failure: Callable[[requests.Response], bool] | None = None,
+        quota_message: Callable[[requests.Response], str | None] | None = None,
     ) -> None:
         self.crm = crm
         self.base_url = base_url.rstrip("/")
@@ -125,6 +132,7 @@ class CRMHttp:
         self.limiter = limiter
         self.auth_header = auth_header or (lambda: {})
         self.is_auth_failure = is_auth_failure
+        self.quota_message = quota_message
         # one session per thread: profiles may send independent batches in parallel
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -212,6 +220,9 @@ class CRMHttp:
             )
         if resp.status_code in _RETRY_STATUSES:
             return RetriableError(f"{resp.status_code} from {self.crm}: {snippet(resp)}")
+        quota = self.quota_message(resp) if self.quota_message is not None else None
+        if quota:
+            raise QuotaExceededError(quota)
         if resp.status_code in (401, 403) or (
             self.is_auth_failure is not None and self.is_auth_failure(resp)
         ):

@@ -131,3 +131,21 @@ def test_person_accounts(salesforce: Any, salesforce_config: dict[str, Any]) -> 
     acc = salesforce.find("Account", "crmhub_Master_Id__c", "M0000001")
     assert acc["LastName"] == "Sharma" and acc["PersonEmail"] == "person1@example.org"
     assert salesforce.records["Contact"] == {}
+
+
+def test_daily_api_limit_stops_the_run_and_nothing_is_lost(
+    salesforce: Any, salesforce_config: dict[str, Any], caplog: Any
+) -> None:
+    salesforce.daily_api_limit = 2  # /limits and one Collections call
+    config = {**salesforce_config, "batch_size": 200}
+    people = [person(i) for i in range(400)]
+    states, code = run_target(config, singer_text({"customers": people}, state_every=200))
+    assert code == 1 and "REQUEST_LIMIT_EXCEEDED" in caplog.text
+    lines = read_results(config["results_path"])
+    assert len(lines) == 200 and {ln["action"] for ln in lines} == {"create"}
+    assert states == [{"bookmarks": {"n": 200}}]  # state covers exactly what was accepted
+    salesforce.daily_api_limit = 100  # the next day
+    _, code = run_target(config, singer_text({"customers": people}))
+    assert code == 0
+    assert len(salesforce.records["Contact"]) == 400
+    assert [ln["action"] for ln in read_results(config["results_path"])[200:]].count("skip") == 200

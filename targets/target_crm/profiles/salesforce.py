@@ -110,6 +110,7 @@ class SalesforceProfile(Profile):
             self.settings.retry,
             self.logger,
             auth_header=lambda: {"Authorization": f"Bearer {self.token}"},
+            quota_message=_request_limit,
         )
         if self.settings.get("person_accounts", False):
             self.kind_alias = {"person": "person_account"}
@@ -415,6 +416,17 @@ def _tag(text: str, name: str) -> str | None:
     """Text of the first ``<name>`` element (the SOAP answers we read are flat and small)."""
     m = re.search(rf"<(?:\w+:)?{name}[^>]*>([^<]*)</(?:\w+:)?{name}>", text)
     return html.unescape(m.group(1)) if m else None
+
+
+def _request_limit(resp: requests.Response) -> str | None:
+    """Salesforce's 24-hour API allowance answer (403 REQUEST_LIMIT_EXCEEDED)."""
+    if resp.status_code == 403 and "REQUEST_LIMIT_EXCEEDED" in resp.text:
+        return (
+            "Salesforce's 24-hour API request limit is used up (REQUEST_LIMIT_EXCEEDED); "
+            "the run stops, and records not pushed yet go out when you run it again after "
+            "the limit resets (large runs: lower bulk_threshold to use Bulk API 2.0)"
+        )
+    return None
 
 
 def _csv_value(value: Any) -> str:

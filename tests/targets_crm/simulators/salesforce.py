@@ -2,7 +2,8 @@
 SOAP ``merge()``) for target-crm tests.
 
 A simulator, not Salesforce: our own server written from Salesforce's public API docs.
-It enforces 200 records per Collections call, External ID upserts (one match: update, none:
+It enforces 200 records per Collections call, the org's 24-hour API request allowance
+(403 ``REQUEST_LIMIT_EXCEEDED``), External ID upserts (one match: update, none:
 create, several: error), relationship fields by external id (``"Account":
 {"crmhub_Master_Id__c": "O1"}`` or the CSV header ``Account.crmhub_Master_Id__c``), field
 existence, text lengths, required fields and restricted picklists, and answers with
@@ -136,8 +137,11 @@ class SalesforceSimulator(Simulator):
 
     name = "salesforce"
 
-    def __init__(self) -> None:
+    def __init__(self, daily_api_limit: int = 15000) -> None:
         super().__init__(rate_limit=None)
+        #: the org's 24-hour API request allowance (Bulk job calls count too)
+        self.daily_api_limit = daily_api_limit
+        self.api_requests = 0
         self.records: dict[str, dict[str, dict[str, Any]]] = {o: {} for o in FIELDS}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.merges: list[tuple[str, str]] = []
@@ -303,11 +307,30 @@ class SalesforceSimulator(Simulator):
             if not m:
                 return Reply(404, [{"errorCode": "NOT_FOUND", "message": "not found"}])
             rest = m.group(2)
+            self.api_requests += 1
+            if self.api_requests > self.daily_api_limit:
+                return Reply(
+                    403,
+                    [
+                        {
+                            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                            "message": "TotalRequests Limit exceeded.",
+                        }
+                    ],
+                )
             data: Any = None
             if body and headers.get("Content-Type", "").startswith("application/json"):
                 data = json.loads(body)
             if rest == "/limits" and method == "GET":
-                return Reply(200, {"DailyApiRequests": {"Max": 15000, "Remaining": 14000}})
+                return Reply(
+                    200,
+                    {
+                        "DailyApiRequests": {
+                            "Max": self.daily_api_limit,
+                            "Remaining": self.daily_api_limit - self.api_requests,
+                        }
+                    },
+                )
             if rest == "/query" and method == "GET":
                 return self._query(query.get("q", ""))
             cm = re.match(r"^/composite/sobjects/(\w+)/(\w+)$", rest)
