@@ -23,7 +23,7 @@ CATALOGS: dict[str, dict[str, str]] = {
         "split": "Split selected records into a new golden record",
         "why": "Why these records scored as they did",
         "no_candidates": "Nothing to review with these filters.",
-        "keys_candidate": "Keys: a approve, r reject, s skip, j/k next/previous.",
+        "keys_candidate": "Keys: a approve, r reject, s skip.",
         "keys_queue": "Keys: j/k move, Enter open.",
         "bulk": "Decide every candidate matching these filters",
         "confirm": "I have checked the filtered list",
