@@ -167,7 +167,7 @@ def train(
             sessions.append({"rule": rule.name, "pairs": len(pairs), "skipped": True})
             continue
         sl, sr = _sample(pairs.left, pairs.right, em.max_pairs_per_session, em.seed + s_idx)
-        patterns, counts = pattern_counts(compare(cache, settings, sl, sr))
+        patterns, counts = pattern_counts(_session_gamma(cache, settings, sl, sr, blocked, gamma))
         result = expectation_maximisation(
             patterns,
             counts,
@@ -248,6 +248,30 @@ def train(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return model
+
+
+def _session_gamma(
+    cache: ColumnCache,
+    settings: MatchSettings,
+    left: IntArray,
+    right: IntArray,
+    blocked: BlockedPairs | None,
+    gamma: GammaArray | None,
+) -> GammaArray:
+    """Gamma of a session's pairs: looked up in the union's gamma when the caller has it."""
+    if blocked is None or gamma is None or gamma.shape[0] != len(blocked) or not len(blocked):
+        return compare(cache, settings, left, right)
+    n = np.int64(max(1, blocked.n_records))
+    union_keys = blocked.left * n + blocked.right  # sorted: block() returns pairs in key order
+    keys = left * n + right
+    pos = np.minimum(np.searchsorted(union_keys, keys), union_keys.size - 1)
+    found = union_keys[pos] == keys
+    if found.all():
+        return gamma[pos]
+    out = np.empty((keys.size, gamma.shape[1]), dtype=np.int8)
+    out[found] = gamma[pos[found]]
+    out[~found] = compare(cache, settings, left[~found], right[~found])
+    return out
 
 
 def _prior_from_blocked(

@@ -212,7 +212,7 @@ class EMSettings:
     max_iterations: int = 30
     tolerance: float = 1e-5
     seed: int = 42
-    u_sample_pairs: int = 500_000
+    u_sample_pairs: int = 200_000
     prior: float | None = None
     deterministic_rules: tuple[BlockingRule, ...] = ()
     deterministic_recall: float = 0.9
