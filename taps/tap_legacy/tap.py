@@ -78,6 +78,11 @@ STREAM_SETTINGS = th.ObjectType(
         "binary_byte_order", th.StringType, description="copybook: big (default) or little."
     ),
     th.Property(
+        "native_byte_order",
+        th.StringType,
+        description="copybook: COMP-5 byte order; default binary_byte_order.",
+    ),
+    th.Property(
         "partial_record",
         th.StringType,
         description="copybook: fail (default) or quarantine a truncated last record.",

@@ -296,3 +296,14 @@ def test_generated_fast_decoder_agrees_with_the_careful_one(
         except (ValueError, TypeError, IndexError, UnicodeDecodeError):
             continue  # deferred to the careful decoder, which decides
         assert fast == careful
+
+
+def test_comp5_native_little_endian_while_comp_stays_big() -> None:
+    text = "       01 R.\n          05 B PIC S9(4) COMP.\n          05 N PIC S9(9) COMP-5.\n"
+    raw = (300).to_bytes(2, "big", signed=True) + (-70000).to_bytes(4, "little", signed=True)
+    options = CodecOptions(codepage="ascii", byteorder="big", native_byteorder="little")
+    runner = compile_plan(parse_copybook(text), options)
+    assert runner.decode(raw) == {"b": 300, "n": -70000}
+    assert (
+        encode_records(text, [{"b": 300, "n": -70000}], "ascii", native_byteorder="little") == raw
+    )

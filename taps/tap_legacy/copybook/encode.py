@@ -18,6 +18,7 @@ def encode_records(
     *,
     record_format: str = "fixed",
     byteorder: str = "big",
+    native_byteorder: str | None = None,
 ) -> bytes:
     """Encode ``records`` (dicts keyed by the tap's field names) into a data file.
 
@@ -25,9 +26,14 @@ def encode_records(
     ``rdw`` (variable records, each prefixed with its record descriptor word). Numbers are
     ints, ``Decimal`` or decimal strings and must fit their PICTURE exactly (no rounding);
     a value that does not fit raises ``ValueError`` naming the field. With REDEFINES, the
-    alternative whose fields appear in the dict is written.
+    alternative whose fields appear in the dict is written. ``byteorder`` applies to COMP,
+    COMP-4 and BINARY, ``native_byteorder`` (default: the same) to COMP-5.
     """
-    options = CodecOptions(codepage=normalize_codepage(codepage), byteorder=byteorder)
+    options = CodecOptions(
+        codepage=normalize_codepage(codepage),
+        byteorder=byteorder,
+        native_byteorder=native_byteorder,
+    )
     runner = compile_plan(parse_copybook(copybook_text), options)
     if record_format == "fixed":
         return b"".join(runner.encode(record, pad=True) for record in records)

@@ -120,7 +120,7 @@ def build_fast_decoder(steps: Sequence[FieldStep], options: CodecOptions) -> Fas
             lines += [f"    n = int(z[{span}])"]
             lines += _number_lines(value, pic.scale, signed=False)
         elif usage != DISPLAY:
-            order = options.byteorder
+            order = options.order_for(usage)
             lines.append(f"    n = _fb(raw[{span}], {order!r}, signed={pic.signed})")
             if pic.scale > 0:
                 lines += ["    g = n < 0", "    n = -n if g else n"]

@@ -32,6 +32,15 @@ class CodecOptions:
     codepage: str = "cp037"
     strip: bool = True
     byteorder: str = "big"
+    #: COMP-5 is "native": little-endian when a PC COBOL (Micro Focus) wrote the file;
+    #: ``None`` means the same order as COMP/BINARY.
+    native_byteorder: str | None = None
+
+    def order_for(self, usage: str) -> str:
+        """Byte order of a binary item of ``usage``."""
+        if usage == NATIVE_BINARY and self.native_byteorder is not None:
+            return self.native_byteorder
+        return self.byteorder
 
 
 @dataclass(eq=False)
@@ -115,13 +124,13 @@ def _elementary_codec(
             schema,
         )
     return (
-        fc.binary_decoder(pic.scale, pic.signed, options.byteorder),
+        fc.binary_decoder(pic.scale, pic.signed, options.order_for(usage)),
         fc.binary_encoder(
             pic.digits,
             pic.scale,
             pic.signed,
             item.size,
-            options.byteorder,
+            options.order_for(usage),
             usage == NATIVE_BINARY,
             what,
         ),

@@ -57,12 +57,15 @@ class CopybookReader(SourceReader):
         if self.partial not in ("fail", "quarantine"):
             raise LegacyConfigError("partial_record must be 'fail' or 'quarantine'")
         byteorder = self.option("binary_byte_order", "big")
-        if byteorder not in ("big", "little"):
-            raise LegacyConfigError("binary_byte_order must be 'big' or 'little'")
+        native = self.option("native_byte_order", byteorder)
+        if byteorder not in ("big", "little") or native not in ("big", "little"):
+            raise LegacyConfigError(
+                "binary_byte_order and native_byte_order must be 'big' or 'little'"
+            )
         self.copybook = parse_copybook(text, str(copybook_path))
         self.runner: PlanRunner = compile_plan(
             self.copybook,
-            CodecOptions(self.codepage, bool(self.option("strip_text", True)), byteorder),
+            CodecOptions(self.codepage, bool(self.option("strip_text", True)), byteorder, native),
             self.option("record_type_field"),
             self.option("record_types"),
         )
