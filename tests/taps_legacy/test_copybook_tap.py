@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tap_legacy.copybook import encode_records
 from tap_legacy.copybook.records import rdw_encode
+from tap_legacy.errors import LegacySourceError
+from tap_legacy.readers.copybook_reader import CopybookReader
 
 from .conftest import CUSTOMER_COPYBOOK, CUSTOMERS, EXPECTED_DECODED, RECORD_LENGTH
 from .helpers import run_tap
+
+LOG = logging.getLogger("test")
 
 
 def _stream(legacy_dir: Path, data: Path, **options: Any) -> dict[str, Any]:
@@ -79,9 +86,8 @@ def test_length_not_a_multiple_stops_with_file_record_offset(
     assert "Traceback" not in run.stderr
     assert run.records() == []
 
-    quarantined = run_tap(tmp_path, [_stream(legacy_dir, truncated, partial_record="quarantine")])
-    assert quarantined.returncode == 0, quarantined.stderr
-    records = quarantined.records()
+    reader = CopybookReader(_stream(legacy_dir, truncated, partial_record="quarantine"), LOG)
+    records = list(reader.read(str(truncated)))
     assert len(records) == 3
     assert records[2]["_record_error"].startswith("partial record")
     assert len(bytes.fromhex(records[2]["_raw_hex"])) == RECORD_LENGTH - 10
@@ -116,9 +122,8 @@ def test_wrong_codepage_is_detected(legacy_dir: Path, tmp_path: Path) -> None:
     assert run.returncode == 65
     assert "looks like EBCDIC" in run.stderr
 
-    good = run_tap(tmp_path, [_stream(legacy_dir, ascii_file, codepage="ascii")])
-    assert good.returncode == 0, good.stderr
-    assert [r["family_name"] for r in good.records()] == ["Mueller"] * 3
+    reader = CopybookReader(_stream(legacy_dir, ascii_file, codepage="ascii"), LOG)
+    assert [r["family_name"] for r in reader.read(str(ascii_file))] == ["Mueller"] * 3
 
 
 def test_variable_records_with_rdw_and_glob(legacy_dir: Path, tmp_path: Path) -> None:
@@ -151,6 +156,8 @@ def test_variable_records_with_rdw_and_glob(legacy_dir: Path, tmp_path: Path) ->
     ]
     bad = folder / "c.vb"
     bad.write_bytes(b"\x00\x10\x00\x00" + "0004".encode("cp037"))
-    run = run_tap(tmp_path, [{**stream, "path": str(bad)}])
-    assert run.returncode == 65
-    assert "record 1, byte offset 0: the record descriptor word announces 16 bytes" in run.stderr
+    with pytest.raises(LegacySourceError) as caught:
+        list(CopybookReader({**stream, "path": str(bad)}, LOG).read(str(bad)))
+    assert str(caught.value).startswith(
+        f"{bad}, record 1, byte offset 0: the record descriptor word announces 16 bytes"
+    )
