@@ -89,6 +89,14 @@ def detect_encoding(data: bytes) -> str:
 def decode_bytes(data: bytes, encoding: str | None) -> DecodedText:
     """Decode ``data`` with the declared ``encoding``, or a detected one when None."""
     detected = encoding is None
+    if encoding is None and _bom_encoding(data) is None:
+        # The common case, decoded once: a file that is valid UTF-8 is UTF-8.
+        try:
+            return DecodedText(
+                text=data.decode("utf-8"), encoding="utf-8", detected=True, has_undecodable=False
+            )
+        except UnicodeDecodeError:
+            pass
     chosen = detect_encoding(data) if encoding is None else encoding
     try:
         text = data.decode(chosen)

@@ -6,14 +6,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
+from tap_spreadsheet.bulk import BulkConverter, bulk_converter
 from tap_spreadsheet.encoding import escape_undecodable, has_undecodable
 from tap_spreadsheet.inference import ColumnFormat
 from tap_spreadsheet.layout import TableLayout
 from tap_spreadsheet.summary import RunSummary
 from tap_spreadsheet.tables import RawTable
-from tap_spreadsheet.values import Mismatch, cell_as_text, convert_workbook_cell, text_converter
+from tap_spreadsheet.values import (
+    Mismatch,
+    TextConverter,
+    cell_as_text,
+    convert_workbook_cell,
+    text_converter,
+)
 
 SOURCE_FILE = "_source_file"
 SOURCE_SHEET = "_source_sheet"
@@ -22,6 +30,7 @@ ROW_ERROR = "_row_error"
 EXTRA_CELLS = "_extra_cells"
 LINEAGE = (SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW)
 _MAX_LOGGED = 10
+_CHUNK_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,22 @@ class RowReader:
             conv = text_converter(type_name, decimal=fmt.decimal, date_order=fmt.date_order)
             if index not in self.unknown and (conv is not None or not table.is_text):
                 self.typed.append((index, name, type_name, conv))
+        self._all_names = (
+            *self.names,
+            SOURCE_FILE,
+            SOURCE_SHEET,
+            SOURCE_ROW,
+            ROW_ERROR,
+            EXTRA_CELLS,
+        )
+        self._bulk: list[tuple[int, str, BulkConverter, TextConverter]] = []
+        for index, name, type_name, conv in self.typed:
+            if conv is None:
+                continue
+            fmt = options.formats.get(name, ColumnFormat())
+            bulk = bulk_converter(type_name, decimal=fmt.decimal, cell_converter=conv)
+            if bulk is not None:
+                self._bulk.append((index, name, bulk, conv))
         self._seen_keys: dict[Any, int] = {}
         self._logged_duplicates = 0
         self._logged_bad = 0
@@ -143,32 +168,34 @@ class RowReader:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The records of every non-blank data row, in sheet order."""
+        for chunk in self.chunks():
+            yield from chunk
+
+    def chunks(self) -> Iterator[list[dict[str, Any]]]:
+        """The records in lists of up to a thousand or so, in sheet order."""
         if self.table.is_text:
             yield from self._text_records()
         else:
-            yield from self._workbook_records()
+            records = self._workbook_records()
+            while chunk := list(islice(records, _CHUNK_ROWS)):
+                yield chunk
         if self._logged_bad >= _MAX_LOGGED or self._logged_duplicates >= _MAX_LOGGED:
             self.logger.warning(
                 "%s: more problems than shown; see the run summary",
                 self._where(self.layout.header_row_number),
             )
 
-    def _text_records(self) -> Iterator[dict[str, Any]]:
-        # The hot loop of the tap: keep per-row work in C where possible (map, zip, `in`)
-        # and counters in locals.
+    def _text_records(self) -> Iterator[list[dict[str, Any]]]:
+        # The hot loop of the tap: per-row work stays in C where possible (map, zip, `in`),
+        # typed columns are converted a chunk of rows at a time (bulk.py).
         width = self.width
-        names = self.names
-        all_names = (*names, SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW, ROW_ERROR, EXTRA_CELLS)
-        typed = [(index, name, conv) for index, name, _, conv in self.typed]
         trim = self.options.trim
         strip = str.strip
         undecodable = self.table.has_undecodable
-        unknown = self.unknown
-        mismatches = self.summary.cells_kept_as_text
         summary = self.summary
         path, sheet = self.table.path, self.table.sheet
-        check_keys = bool(self.options.primary_keys)
         header_row = self.layout.header_row_number
+        pending: list[list[Any]] = []
         read = 0
         try:
             for row, cells in self.table.rows():
@@ -182,7 +209,9 @@ class RowReader:
                         continue
                     else:
                         read += 1
-                        yield self._bad_row(row, cells, _ragged_reason(len(cells), width))
+                        yield self._text_chunk(pending)
+                        pending = []
+                        yield [self._bad_row(row, cells, _ragged_reason(len(cells), width))]
                         continue
                 values: list[Any] = list(map(strip, cells)) if trim else list(cells)
                 if "" in values:
@@ -192,26 +221,52 @@ class RowReader:
                     values = [v or None for v in values]
                 read += 1
                 if undecodable and any(has_undecodable(c) for c in cells):
-                    yield self._bad_row(row, values, self._undecodable_reason(cells))
+                    yield self._text_chunk(pending)
+                    pending = []
+                    yield [self._bad_row(row, values, self._undecodable_reason(cells))]
                     continue
                 values += (path, sheet, row, None, None)
-                record: dict[str, Any] = dict(zip(all_names, values, strict=True))
-                for index, name, conv in typed:
-                    value = values[index]
-                    if value is not None:
-                        try:
-                            record[name] = conv(value)
-                        except Mismatch:
-                            mismatches[name] += 1
-                if unknown:
-                    record[EXTRA_CELLS] = {
-                        self.layout.columns[i].header: record.pop(names[i]) for i in unknown
-                    }
-                if check_keys:
-                    self._check_key(record, row)
-                yield record
+                pending.append(values)
+                if len(pending) >= _CHUNK_ROWS:
+                    yield self._text_chunk(pending)
+                    pending = []
+            yield self._text_chunk(pending)
         finally:
             summary.rows_read += read
+
+    def _text_chunk(self, pending: list[list[Any]]) -> list[dict[str, Any]]:
+        """Convert the typed columns of a chunk of rows, then yield their records."""
+        if not pending:
+            return []
+        mismatches = self.summary.cells_kept_as_text
+        for index, name, convert_column, convert_cell in self._bulk:
+            column = [values[index] for values in pending]
+            try:
+                converted = convert_column(column)
+            except Mismatch:
+                # Some cell does not fit: convert one by one, keeping misfits as text.
+                converted = []
+                for value in column:
+                    if value is None:
+                        converted.append(None)
+                        continue
+                    try:
+                        converted.append(convert_cell(value))
+                    except Mismatch:
+                        mismatches[name] += 1
+                        converted.append(value)
+            for values, value in zip(pending, converted, strict=True):
+                values[index] = value
+        all_names = self._all_names
+        records = [dict(zip(all_names, values, strict=True)) for values in pending]
+        if self.unknown:
+            headers = [(self.layout.columns[i].header, self.names[i]) for i in self.unknown]
+            for record in records:
+                record[EXTRA_CELLS] = {header: record.pop(name) for header, name in headers}
+        if self.options.primary_keys:
+            for record in records:
+                self._check_key(record, record[SOURCE_ROW])
+        return records
 
     def _undecodable_reason(self, cells: Sequence[str]) -> str:
         bad_columns = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
@@ -58,6 +58,11 @@ class SpreadsheetStream(Stream):
             for partition in self.partitions:
                 yield from self.get_records(partition)
             return
+        for chunk in self.get_record_chunks(context):
+            yield from chunk
+
+    def get_record_chunks(self, context: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """The records of one file in lists; the bookmark is stored once all are read."""
         path: str = context[SOURCE_FILE]
         tap = self.spreadsheet_tap
         if tap.has_failed(path):
@@ -80,11 +85,13 @@ class SpreadsheetStream(Stream):
                 )
                 before = summary.rows_read
                 reader = RowReader(table, layout, options, summary, self.logger)
-                yield from reader.records()
+                yield from reader.chunks()
                 if summary.rows_read == before:
                     where = f"file '{path}'" + (f", sheet '{table.sheet}'" if table.sheet else "")
                     self.logger.warning(
-                        "%s has a header (row %d) but no data rows", where, layout.header_row_number
+                        "%s has a header (row %d) but no data rows",
+                        where,
+                        layout.header_row_number,
                     )
             print_.store(state)
             summary.files_read += 1
@@ -111,7 +118,8 @@ class SpreadsheetStream(Stream):
         # filter, message objects, per-record state bookkeeping), more than reading the
         # row. For the plain case -- writing to stdout, no stream maps, no deselected
         # columns, no record limit, no child streams -- records go straight to the writer;
-        # state still advances per file and is written after each file.
+        # state still advances per file and is written after each file. Nothing is yielded:
+        # the SDK's caller only drains this generator.
         if not (
             write_messages
             and self.ABORT_AT_RECORD_COUNT is None
@@ -122,7 +130,7 @@ class SpreadsheetStream(Stream):
             return
         writer = self._tap.message_writer
         assert isinstance(writer, FastSingerWriter)  # noqa: S101 - checked by the fast path
-        write = writer.write_record
+        write = writer.write_records
         name = self.name
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
@@ -132,10 +140,9 @@ class SpreadsheetStream(Stream):
                 record_counter.with_context(partition)
                 timer.with_context(partition)
                 count = 0
-                for record in self.get_records(partition):
-                    write(name, record, self._extracted_at)
-                    count += 1
-                    yield record
+                for chunk in self.get_record_chunks(partition):
+                    write(name, chunk, self._extracted_at)
+                    count += len(chunk)
                 record_counter.increment(count)
                 self.state_manager.is_flushed = False
                 self._finalize_state(self.get_context_state(partition))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -52,6 +53,37 @@ def read_text_table(
     quotechar: str,
 ) -> RawTable:
     """Decode and split a text file; raises :class:`SpreadsheetFileError` when unreadable."""
+    key = _cache_key(path, encoding, delimiter, quotechar)
+    if key is not None and key in _DECODED:
+        return _DECODED[key]
+    table = _read_text_table(path, encoding=encoding, delimiter=delimiter, quotechar=quotechar)
+    if key is not None:
+        # Discovery samples the file and the sync reads it: keep the last one decoded.
+        _DECODED.clear()
+        _DECODED[key] = table
+    return table
+
+
+_DECODED: dict[tuple[object, ...], RawTable] = {}
+
+
+def _cache_key(
+    path: str, encoding: str | None, delimiter: str | None, quotechar: str
+) -> tuple[object, ...] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, encoding, delimiter, quotechar)
+
+
+def _read_text_table(
+    path: str,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    quotechar: str,
+) -> RawTable:
     try:
         with open(path, "rb") as handle:
             data = handle.read()

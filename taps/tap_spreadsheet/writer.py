@@ -41,6 +41,9 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
 
     def __init__(self) -> None:
         self._pending = bytearray()
+        self._framing_key: tuple[str, str] | None = None
+        self._prefix = b""
+        self._suffix = b""
 
     def flush(self) -> None:
         """Write out the records held back so far."""
@@ -65,19 +68,24 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
 
     def write_record(self, stream: str, record: dict[str, Any], time_extracted: str) -> None:
         """Write a RECORD message without building a message object first."""
+        self.write_records(stream, [record], time_extracted)
+
+    def write_records(
+        self, stream: str, records: list[dict[str, Any]], time_extracted: str
+    ) -> None:
+        """Write RECORD messages for ``records``: only the record itself is encoded per line."""
+        key = (stream, time_extracted)
+        if key != self._framing_key:
+            self._framing_key = key
+            self._prefix = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream) + b',"record":'
+            self._suffix = b',"time_extracted":' + _ENCODER.encode(time_extracted) + b"}\n"
         pending = self._pending
-        # encode_into at offset -1 appends to what is already pending.
-        _ENCODER.encode_into(
-            {
-                "type": "RECORD",
-                "stream": stream,
-                "record": record,
-                "time_extracted": time_extracted,
-            },
-            pending,
-            -1,
-        )
-        pending.extend(b"\n")
+        prefix, suffix, encode_into = self._prefix, self._suffix, _ENCODER.encode_into
+        for record in records:
+            pending += prefix
+            # encode_into at offset -1 appends to what is already pending.
+            encode_into(record, pending, -1)
+            pending += suffix
         if len(pending) >= _CHUNK:
             _write(pending, flush=False)
             pending.clear()
