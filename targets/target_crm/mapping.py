@@ -80,6 +80,21 @@ def _getter(steps: tuple[Step, ...]) -> Callable[[Mapping[str, Any]], Any]:
     if len(steps) == 1:
         name = str(steps[0])
         return lambda record: record.get(name)
+    if len(steps) in (2, 3) and type(steps[1]) is int:
+        # emails[0], addresses[0].city: the shapes nearly every mapping uses
+        first, index = str(steps[0]), steps[1]
+        inner = str(steps[2]) if len(steps) == 3 else None
+
+        def indexed(record: Mapping[str, Any]) -> Any:
+            items = record.get(first)
+            if type(items) is not list or len(items) <= index:
+                return None
+            item = items[index]
+            if inner is None:
+                return item
+            return item.get(inner) if type(item) is dict else None
+
+        return indexed
     return lambda record: get_path(record, steps)
 
 

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from singer_input import person, singer_text
+
+pytestmark = pytest.mark.slow  # starts target-crm processes
 
 BIN = Path(sys.executable).parent / "target-crm"
 

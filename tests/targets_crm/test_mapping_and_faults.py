@@ -147,3 +147,32 @@ def test_ledger_skips_truncated_lines_and_keeps_last_accepted(tmp_path: Path) ->
 def test_logs_mask_emails_and_phones() -> None:
     text = mask_pii("jan.devries@example.nl called from +31 6 12345678")
     assert "devries" not in text and "12345678" not in text and "@example.nl" in text
+
+
+def test_indexed_paths_tolerate_odd_shapes(tmp_path: Path) -> None:
+    path = _mapping(
+        tmp_path,
+        """
+profile: sql
+streams:
+  customers:
+    object: c
+    external_id: master_id
+    fields:
+      city: {from: "addresses[1].city"}
+      mail: {from: "emails[0]"}
+""",
+    )
+    om = load_mapping(path, "sql").streams["customers"].objects["customers"]
+    assert om.apply({"addresses": [{}, {"city": "Pune"}], "emails": ["a@b.in"]}, "M") == {
+        "city": "Pune",
+        "mail": "a@b.in",
+    }
+    for odd in (
+        {"addresses": "Pune"},
+        {"addresses": [{}]},
+        {"addresses": [{}, "x"]},
+        {"emails": []},
+        {},
+    ):
+        assert om.apply(odd, "M") == {}
