@@ -570,9 +570,9 @@ def _completeness(value: Any) -> int:
     if isinstance(value, str):
         return len(value) - value.count(" ") - value.count(".")
     if isinstance(value, Mapping):
-        return sum(1 for v in value.values() if v not in _EMPTY) * 100 + sum(
-            _completeness(v) for v in value.values() if isinstance(v, str)
-        )
+        # Filled sub-fields count most; their length only breaks ties.
+        filled = [v for v in value.values() if v not in _EMPTY]
+        return len(filled) * 100 + sum(len(v) for v in filled if isinstance(v, str))
     if isinstance(value, list):
         return sum(_completeness(v) for v in value)
     return 1
