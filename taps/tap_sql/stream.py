@@ -418,7 +418,6 @@ class TapSQLStream(SQLStream):
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
         frequency = self.STATE_MSG_FREQUENCY
-        incremental = self.replication_method == REPLICATION_INCREMENTAL
         limited = self.ABORT_AT_RECORD_COUNT is not None
         post_process = (
             None if type(self).post_process is SQLStream.post_process else self.post_process
@@ -438,9 +437,9 @@ class TapSQLStream(SQLStream):
                 if record is None:
                     continue
                 write(record)
+                # The bookmark needs no per-record work: get_records keeps the last
+                # position and it is written into the state with the next STATE.
                 state_manager.is_flushed = False
-                if incremental:
-                    self._increment_stream_state(record, context=None)
                 index += 1
                 if index % frequency == 0:
                     self._write_state_message()
