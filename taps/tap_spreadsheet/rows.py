@@ -13,6 +13,7 @@ from tap_spreadsheet.bulk import BulkConverter, bulk_converter
 from tap_spreadsheet.encoding import escape_undecodable, has_undecodable
 from tap_spreadsheet.inference import ColumnFormat
 from tap_spreadsheet.layout import TableLayout
+from tap_spreadsheet.masking import mask_value
 from tap_spreadsheet.summary import RunSummary
 from tap_spreadsheet.tables import RawTable
 from tap_spreadsheet.values import (
@@ -155,7 +156,7 @@ class RowReader:
                 self._seen_keys[key] = row
                 return
             reason = (
-                f"duplicate primary key {', '.join(keys)}={key!r} "
+                f"duplicate primary key {', '.join(keys)}={mask_value(key)} "
                 f"(first seen at row {first} of the same file)"
             )
             self.summary.duplicate_keys += 1

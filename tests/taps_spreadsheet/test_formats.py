@@ -222,3 +222,12 @@ def test_columns_from_all_files_are_united(tmp_path: Path) -> None:
     run = run_tap({"files": [{"path": str(tmp_path / "*.csv"), "stream_name": "k"}]})
     assert set(run.schema("k")["schema"]["properties"]) >= {"nr", "naam", "stad"}
     assert [r.get("stad") for r in run.records("k")] == [None, "Gent"]
+
+
+@pytest.mark.parametrize(("name", "delimiter"), [("klanten.tsv", "\t"), ("klanten.txt", ";")])
+def test_tsv_and_txt_extensions(tmp_path: Path, name: str, delimiter: str) -> None:
+    path = write_text(
+        tmp_path / name, [english_text_row(r) for r in ROWS], delimiter=delimiter, encoding="utf-8"
+    )
+    records = run_tap({"files": [{"path": str(path)}]}).records("klanten")
+    assert [without_lineage(r) for r in records] == EXPECTED

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from taps_spreadsheet.spreadsheet_files import (
     ROWS,
     english_text_row,
@@ -119,11 +121,33 @@ def test_lineage_primary_key_when_none_configured(tmp_path: Path) -> None:
 
 
 def test_unknown_primary_key_column_is_a_config_error(tmp_path: Path) -> None:
-    import pytest
-
     from tap_spreadsheet.errors import SpreadsheetConfigError
 
     path = tmp_path / "k.csv"
     path.write_text("nr\n1\n", encoding="utf-8")
     with pytest.raises(SpreadsheetConfigError, match="primary key column 'klantid'"):
         run_tap({"files": [{"path": str(path), "primary_keys": ["klantid"]}]})
+
+
+def test_duplicate_email_key_is_masked_in_log_and_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "k.csv"
+    path.write_text(
+        "email,naam\njan.devries@example.nl,Jan\njan.devries@example.nl,Jan 2\n", encoding="utf-8"
+    )
+    run = run_tap({"files": [{"path": str(path), "primary_keys": ["email"]}]})
+    reason = run.records()[1]["_row_error"]
+    assert reason == (
+        "duplicate primary key email=j***@example.nl (first seen at row 2 of the same file)"
+    )
+    assert "jan.devries" not in caplog.text
+
+
+def test_mask_value() -> None:
+    from tap_spreadsheet.masking import mask_value
+
+    assert mask_value("+31 6 12345678") == "***78"
+    assert mask_value(("a@b.nl", 12)) == "(a***@b.nl, 12)"
+    assert mask_value(12) == "12"
+    assert mask_value("K-100") == "'K-100'"
