@@ -1,11 +1,11 @@
-"""Fixtures for tap-tryton: one template database per run, seeded once, a trytond per test.
+"""Fixtures for tap-tryton: one template database, one seeded trytond shared by the tests.
 
 The bare template (modules, company, currencies) comes from ``tests/tryton_server.py`` and is
 cached across runs (keyed by the trytond and module versions) in pytest's cache directory,
 or in ``$CRMHUB_TRYTON_TEMPLATE_CACHE`` (a directory CI may keep between runs);
-``CRMHUB_TRYTON_REBUILD=1`` or ``pytest --cache-clear`` forces a rebuild. The seeded copy
-(international parties, addresses, emails, phones, sales, opportunities) is built once per
-session through Tryton's JSON-RPC API, then copied (milliseconds) for every server.
+``CRMHUB_TRYTON_REBUILD=1`` or ``pytest --cache-clear`` forces a rebuild. The seed data
+(international parties, addresses, emails, phones, sales, opportunities) goes in once per
+session, through Tryton's JSON-RPC API, into the one trytond the tests share.
 """
 
 from __future__ import annotations
@@ -281,26 +281,15 @@ def tryton_template(request: pytest.FixtureRequest) -> TrytonTemplate:
 
 
 @pytest.fixture(scope="session")
-def seeded_template(
-    tryton_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory
-) -> TrytonTemplate:
-    """The template plus the seed data, built once per session."""
-    directory = tmp_path_factory.mktemp("tryton-seed")
-    with running_trytond(directory, tryton_template) as server:
-        seed(server)
-        server.expire_sessions()
-        return server.snapshot(directory / "seeded.sqlite")
-
-
-@pytest.fixture(scope="session")
 def tryton(
-    seeded_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory
+    tryton_template: TrytonTemplate, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TrytonServer]:
-    """One trytond on a copy of the seeded database, shared by every test of the area.
+    """One trytond on a copy of the template, seeded, shared by every test of the area.
 
     Starting trytond costs 3-5 s of CPU (15 s on a busy machine), so tests share it: they
     compare against what Tryton holds at the time (``all_ids``), not against fixed counts,
     and a test that stops the server starts it again.
     """
-    with running_trytond(tmp_path_factory.mktemp("tryton"), seeded_template) as server:
+    with running_trytond(tmp_path_factory.mktemp("tryton"), tryton_template) as server:
+        seed(server)
         yield server

@@ -26,13 +26,24 @@ def tap_config(server: TrytonServer, **overrides: Any) -> dict[str, Any]:
     return config
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Run the tap in-process; return its Singer messages."""
+def run_tap(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    streams: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the tap in-process (only ``streams`` selected, if given); return its messages."""
     from tap_tryton.tap import TapTryton
 
+    catalog = None
+    if streams is not None:
+        catalog = TapTryton(config=config, parse_env_config=False).catalog_dict
+        for entry in catalog["streams"]:
+            for item in entry["metadata"]:
+                if item["breadcrumb"] == []:
+                    item["metadata"]["selected"] = entry["tap_stream_id"] in streams
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with contextlib.redirect_stdout(buffer):
-        TapTryton(config=config, state=state, parse_env_config=False).sync_all()
+        TapTryton(config=config, state=state, catalog=catalog, parse_env_config=False).sync_all()
     buffer.seek(0)
     return [json.loads(line) for line in buffer.read().splitlines() if line.strip()]
 
