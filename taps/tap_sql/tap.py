@@ -132,6 +132,7 @@ class TapSQL(SQLTap):
     """Singer tap for any SQLAlchemy database: tables, views and custom queries."""
 
     name = "tap-sql"
+    package_name = "crmhub"  # the tap ships inside the crmhub distribution
     config_jsonschema = CONFIG_SCHEMA
     default_stream_class = TapSQLStream
     message_writer_class = FastSingerWriter
