@@ -140,3 +140,19 @@ def test_large_pages_travel_gzip_compressed(tryton: TrytonServer) -> None:
     rows = list(tap.streams["addresses"].get_records(None))
     assert len(rows) > 30
     assert "gzip" in encodings
+
+
+def test_start_date_and_a_bookmark_without_id_start_inclusively(tryton: TrytonServer) -> None:
+    whole = records(run_tap(tap_config(tryton), streams=PARTIES), "parties")
+    newest = whole[-1]["write_date"]
+    expected = [row["id"] for row in whole if row["write_date"] >= newest]
+    assert 0 < len(expected) < len(whole)
+
+    from_start_date = run_tap(tap_config(tryton, start_date=newest), streams=PARTIES)
+    assert _ids(records(from_start_date, "parties")) == expected
+
+    foreign_state = {
+        "bookmarks": {"parties": {"replication_key": "write_date", "replication_key_value": newest}}
+    }
+    from_foreign_state = run_tap(tap_config(tryton), foreign_state, PARTIES)
+    assert _ids(records(from_foreign_state, "parties")) == expected
