@@ -11,19 +11,26 @@ Public API (kept small and stable; target-crm's tryton profile imports it too)::
     with running_trytond(tmp_path, template) as server:
         server.url, server.db, server.user, server.password   # what a client needs
         rpc = server.client()                       # logged-in JSON-RPC client for seeding
-        party_ids = rpc.call("model.party.party.create", [{"name": "Acme"}])
+        party_ids = rpc.call("model.party.party.create", [{"name": "Acme"}], server.context)
         server.expire_sessions()                    # every logged-in client must log in again
-        server.restart()                            # same database, same port
+        server.stop(); server.start()               # Tryton down, then back (same port, data)
+        server.restart()                            # the same in one call
         seeded = server.snapshot(tmp_path / "seeded.sqlite")   # a new template
 
 The template holds the activated modules, an administrator ``admin`` whose password is
 ``TEMPLATE_PASSWORD``, the currencies EUR, USD, GBP and INR, the countries NL, DE, GB, IN
 and US, and one company ("crmhub Test B.V.", EUR) set as the administrator's company.
-``TrytonServer.context`` is the RPC context (company, language) to pass when creating
-sales or opportunities.
+``TrytonServer.context`` is the RPC context (company, language): Tryton takes a context as
+the last positional parameter of every model call, and sales and opportunities need the
+company in it. ``TrytonRPC.call`` raises ``TrytonRPCError`` with Tryton's message.
+
+trytond runs in the test mode of Tryton's own test suite (``Pool.test``); the only effect
+that matters here is that email addresses are validated without a DNS look-up of their
+domain (trytond otherwise resolves MX records, and CI has no DNS). Everything else is the
+stock server.
 
 Tryton facts this module relies on (trytond 8.2): the JSON-RPC endpoint is
-``POST /<db>/rpc/`` (or ``/<db>/``), ``common.db.login`` returns ``[uid, token]``, later
+``POST /<db>/rpc/``, ``common.db.login`` returns ``[uid, token, ...]``, later
 calls send ``Authorization: Session base64(login:uid:token)``; the server is started with
 ``-d <db>``; SQLite allows one writer at a time, so seed from one client at a time.
 """
