@@ -202,3 +202,24 @@ class AppUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PublishRecord(Base):
+    """What one target accepted for one record: remote id, last pushed hash, or the failure."""
+
+    __tablename__ = "publish_record"
+    __table_args__ = (UniqueConstraint("target", "stream", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(100))
+    stream: Mapped[str] = mapped_column(String(50))
+    record_key: Mapped[str] = mapped_column(String(500))
+    remote_id: Mapped[str | None] = mapped_column(String(500))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    action: Mapped[str | None] = mapped_column(String(20))
+    disposition: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(Integer)
