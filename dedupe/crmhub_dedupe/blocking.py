@@ -326,33 +326,38 @@ def block(
     if too_broad:
         raise BlockingRuleTooBroadError(too_broad, max_pairs_per_rule)
     n = len(frame)
-    seen = np.empty(0, dtype=np.int64)
-    seen_rule = np.empty(0, dtype=np.int16)
-    counts: list[RuleCount] = []
-    for k, plan in enumerate(plans):
+    per_rule: list[IntArray] = []
+    for plan in plans:
         a, b = plan.generate()
-        keys = np.unique(a * n + b)
-        del a, b
-        fresh = keys[~np.isin(keys, seen, assume_unique=True)] if seen.size else keys
-        counts.append(
-            RuleCount(
-                plan.rule.name,
-                int(keys.size),
-                int(fresh.size),
-                plan.blocks,
-                plan.biggest_block,
-                plan.biggest_size,
-            )
+        # exploded array keys can make a pair twice within one rule; hashing is cheaper than
+        # a sort here, the one sort happens over the union below
+        per_rule.append(np.asarray(pd.unique(a * np.int64(max(n, 1)) + b), dtype=np.int64))
+        del a, b, plan.rows, plan.codes, plan.keyed
+    sizes = np.array([k.size for k in per_rule], dtype=np.int64)
+    everything = np.concatenate(per_rule) if per_rule else np.empty(0, dtype=np.int64)
+    del per_rule
+    rule_of = np.repeat(np.arange(len(plans), dtype=np.int16), sizes)
+    # unique keeps the first occurrence: rules are concatenated in order, so the first rule
+    # that generated a pair is the one credited with it
+    union, first = np.unique(everything, return_index=True)
+    del everything
+    first_rule = rule_of[first]
+    del rule_of, first
+    fresh = np.bincount(first_rule, minlength=len(plans))
+    counts = tuple(
+        RuleCount(
+            plan.rule.name,
+            int(sizes[k]),
+            int(fresh[k]),
+            plan.blocks,
+            plan.biggest_block,
+            plan.biggest_size,
         )
-        if fresh.size:
-            merged = np.concatenate((seen, fresh))
-            merged_rule = np.concatenate((seen_rule, np.full(fresh.size, k, dtype=np.int16)))
-            order = np.argsort(merged, kind="stable")
-            seen, seen_rule = merged[order], merged_rule[order]
-        del plan.rows, plan.codes, plan.keyed
-    left = seen // n if n else seen
-    right = seen % n if n else seen
-    return BlockedPairs(left=left, right=right, rule=seen_rule, counts=tuple(counts), n_records=n)
+        for k, plan in enumerate(plans)
+    )
+    left = union // n if n else union
+    right = union % n if n else union
+    return BlockedPairs(left=left, right=right, rule=first_rule, counts=counts, n_records=n)
 
 
 def random_pairs(
