@@ -59,10 +59,14 @@ def find_layout(table: RawTable, *, header_row: int | None, scan_rows: int) -> T
     groups: list[tuple[int, int]] = []
     if chosen > 0 and table.merged_ranges:
         above = number - 2  # 0-based index of the row above the header
+        filled = [i for i, value in enumerate(header) if value not in (None, "")]
+        width = (filled[-1] - filled[0] + 1) if filled else 0
+        # A merged cell spanning the whole header is a title ("Klantenlijst 2024"), not a
+        # group header: it must not prefix every column.
         groups = [
             (c0, c1)
             for r0, c0, r1, c1 in table.merged_ranges
-            if r0 == above and r1 == above and c1 > c0
+            if r0 == above and r1 == above and c1 > c0 and c1 - c0 + 1 < width
         ]
         if groups:
             group_row = top[chosen - 1][1]

@@ -172,3 +172,22 @@ def test_column_types_override_inference(tmp_path: Path) -> None:
     records = run_tap(config).records()
     assert records[0]["klant_nr"] == "1"
     assert records[0]["postcode"] == "1234"
+
+
+def test_merged_title_right_above_the_header_is_not_a_group(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.append(["Klantenlijst 2024", None, None])
+    ws.merge_cells("A1:C1")
+    ws.append(["Nr", "Naam", "Plaats"])
+    ws.append([1, "Jan", "Gent"])
+    path = tmp_path / "titel.xlsx"
+    workbook.save(path)
+    record = run_tap({"files": [{"path": str(path)}]}).records()[0]
+    assert {k: v for k, v in record.items() if not k.startswith("_")} == {
+        "nr": 1,
+        "naam": "Jan",
+        "plaats": "Gent",
+    }
