@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,34 @@ def cache_path(n_records: int, seed: int, garbage: float) -> Path:
     # The generator's source is part of the key: a changed generator never reads stale data.
     source = (ROOT / "crmhub" / "synthetic.py").read_bytes()
     version = hashlib.sha256(source).hexdigest()[:10]
-    return CACHE / f"synthetic_{n_records}_{seed}_{garbage:g}_{version}.pkl"
+    return CACHE / f"synthetic_{n_records}_{seed}_{garbage:g}_{version}.chunks.pkl"
+
+
+def convert(old: str, new: str) -> None:
+    """Rewrite a cache file of the first format (one pickled dict) in chunks (child process)."""
+    with Path(old).open("rb") as fh:
+        blob = pickle.load(fh)  # noqa: S301 - our own cache file
+    records = blob["records"]
+    chunks = [records[k : k + CHUNK] for k in range(0, len(records), CHUNK)]
+    tmp = Path(new).with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        header = {"truth": blob["truth"], "seconds": blob["seconds"], "chunks": len(chunks)}
+        pickle.dump(header, fh, protocol=5)
+        for chunk in chunks:
+            pickle.dump(chunk, fh, protocol=5)
+    tmp.replace(new)
+
+
+CHUNK = 100_000
 
 
 def make(n_records: int, seed: int, garbage: float, path: str) -> None:
-    """Generate and pickle the set (runs in a child process)."""
+    """Generate and pickle the set (runs in a child process).
+
+    The file holds a header (truth, generation time, chunk count) and then the records in
+    chunks of ``CHUNK``, so a reader can normalize batch by batch without holding every
+    record dict at once (the hub reads source records from its store in batches too).
+    """
     from crmhub.synthetic import generate_records, split_sources
 
     started = time.perf_counter()
@@ -59,16 +83,24 @@ def make(n_records: int, seed: int, garbage: float, path: str) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
+    chunks = [records[k : k + CHUNK] for k in range(0, len(records), CHUNK)]
     with tmp.open("wb") as fh:
-        pickle.dump({"records": records, "truth": data.truth, "seconds": elapsed}, fh, protocol=5)
+        header = {"truth": data.truth, "seconds": elapsed, "chunks": len(chunks)}
+        pickle.dump(header, fh, protocol=5)
+        for chunk in chunks:
+            pickle.dump(chunk, fh, protocol=5)
     tmp.replace(target)
 
 
-def load(
-    n_records: int, seed: int, garbage: float = 0.01
-) -> tuple[list[dict[str, Any]], dict[str, str], float]:
-    """(records, truth, generation seconds), generating into the cache when missing."""
+def _ensure(n_records: int, seed: int, garbage: float) -> Path:
     path = cache_path(n_records, seed, garbage)
+    old = Path(str(path).removesuffix(".chunks.pkl") + ".pkl")
+    if not path.exists() and old.exists():
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            f"import bench_dedupe_1m as b; b.convert({str(old)!r}, {str(path)!r})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
     if not path.exists():
         print(f"generating {n_records:,} records (seed {seed}) into {path} ...", flush=True)
         code = (
@@ -76,9 +108,31 @@ def load(
             f"import bench_dedupe_1m as b; b.make({n_records}, {seed}, {garbage!r}, {str(path)!r})"
         )
         subprocess.run([sys.executable, "-c", code], check=True)
-    with path.open("rb") as fh:
-        blob = pickle.load(fh)  # noqa: S301 - our own cache file
-    return blob["records"], blob["truth"], float(blob["seconds"])
+    return path
+
+
+def load_chunks(
+    n_records: int, seed: int, garbage: float = 0.01
+) -> tuple[dict[str, str], float, Iterator[list[dict[str, Any]]]]:
+    """(truth, generation seconds, iterator over record chunks), generating when missing."""
+    path = _ensure(n_records, seed, garbage)
+    fh = path.open("rb")
+    header = pickle.load(fh)  # noqa: S301 - our own cache file
+
+    def chunks() -> Iterator[list[dict[str, Any]]]:
+        with fh:
+            for _ in range(header["chunks"]):
+                yield pickle.load(fh)  # noqa: S301 - our own cache file
+
+    return header["truth"], float(header["seconds"]), chunks()
+
+
+def load(
+    n_records: int, seed: int, garbage: float = 0.01
+) -> tuple[list[dict[str, Any]], dict[str, str], float]:
+    """(records, truth, generation seconds), generating into the cache when missing."""
+    truth, seconds, chunks = load_chunks(n_records, seed, garbage)
+    return [r for chunk in chunks for r in chunk], truth, seconds
 
 
 def peak_gib() -> float:
@@ -96,16 +150,17 @@ def load_avg() -> str:
 
 
 def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[str, Any]:
+    import pandas as pd
+
     from crmhub.synthetic import pairwise_score
     from crmhub_dedupe.cluster import ChainGuard, cluster_scored_pairs
     from crmhub_dedupe.normalize import normalize_frame
     from crmhub_dedupe.pipeline import score_pairs
     from crmhub_dedupe.settings import MatchSettings
 
-    records, truth, gen_seconds = load(n_records, seed, garbage)
-    gc.collect()
+    truth, gen_seconds, chunks = load_chunks(n_records, seed, garbage)
+    kept: list[dict[str, Any]] = []
     out: dict[str, Any] = {
-        "records": len(records),
         "seed": seed,
         "generation_s": round(gen_seconds, 1),
         "load_at_start": load_avg(),
@@ -113,8 +168,18 @@ def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[s
     }
     stages = out["stages_s"]
     t0 = time.perf_counter()
-    normalized = normalize_frame(records)
-    frame = normalized.frame
+    # Normalize batch by batch: only one chunk of record dicts is alive at a time (unless
+    # --survive needs them all again afterwards).
+    frames = []
+    for chunk in chunks:
+        frames.append(normalize_frame(chunk).frame)
+        if with_survive:
+            kept.extend(chunk)
+        del chunk
+    frame = pd.concat(frames, ignore_index=True)
+    del frames
+    gc.collect()
+    out["records"] = len(frame)
     stages["normalize"] = time.perf_counter() - t0
 
     settings = MatchSettings.default()
@@ -157,7 +222,7 @@ def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[s
 
         t2 = time.perf_counter()
         labels = [str(ids[k]) for k in clustering.labels.tolist()]
-        by_id = {r["record_id"]: r for r in records}
+        by_id = {r["record_id"]: r for r in kept}
         golden = survive([by_id[i] for i in ids.tolist()], labels)
         out["survive_s"] = round(time.perf_counter() - t2, 1)
         out["golden_records"] = len(golden)
