@@ -19,6 +19,7 @@ the run report.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,8 @@ from crmhub_dedupe.normalize._input import (
     ObjectArray,
     object_array,
 )
-from crmhub_dedupe.normalize.dates import is_iso_timestamp, normalize_birth_date
-from crmhub_dedupe.normalize.emails import normalize_email
+from crmhub_dedupe.normalize.dates import iso_timestamps_valid, normalize_birth_date
+from crmhub_dedupe.normalize.emails import normalize_emails
 from crmhub_dedupe.normalize.issues import ISSUE_CODES, count_by_reason, severity
 from crmhub_dedupe.normalize.text import fold
 
@@ -80,11 +81,9 @@ _NONE_TYPES = (type(None),)
 
 def _types(series: pd.Series) -> pd.Series:
     """The type of each value; NaN/NA (a missing cell of a DataFrame) counts as None."""
-    return series.map(lambda v: type(None) if _is_missing_scalar(v) else type(v), na_action=None)
-
-
-def _is_missing_scalar(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
+    types = series.map(type, na_action=None).to_numpy(dtype=object, copy=True)
+    types[series.isna().to_numpy()] = type(None)  # NaN/NA cells are missing
+    return pd.Series(types, index=series.index, dtype=object)
 
 
 def _non_empty_text(series: pd.Series) -> pd.Series:
@@ -137,39 +136,70 @@ def _mapping_or_missing(series: pd.Series) -> pd.Series:
 
 
 def _kind_ok(series: pd.Series) -> pd.Series:
-    return series.isna() | series.isin(VALID_KINDS)
+    values = series.tolist()
+    missing = series.isna().to_numpy()
+    ok = [isinstance(v, str) and v in VALID_KINDS for v in values]
+    return pd.Series(np.array(ok, dtype=bool) | missing, index=series.index)
+
+
+def _date_like(series: pd.Series) -> pd.Series:
+    """Text, a date/datetime object, or missing."""
+    ok = [
+        v is None or isinstance(v, str | dt.date) or (isinstance(v, float) and v != v)
+        for v in series.tolist()
+    ]
+    return pd.Series(ok, index=series.index, dtype=bool)
 
 
 def _unique_ids(series: pd.Series) -> pd.Series:
-    return ~series.duplicated(keep=False) | series.isna()
+    texts = [v if isinstance(v, str) and v.strip() else None for v in series.tolist()]
+    ids = pd.Series(texts, index=series.index, dtype=object)
+    return ~ids.duplicated(keep=False) | ids.isna()
 
 
 def _distinct_ok(series: pd.Series, ok: Any) -> pd.Series:
     """Run an expensive per-value test once per distinct value."""
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    # only text is hashed and judged; other types have a type check of their own
+    values = np.array([v if isinstance(v, str) else None for v in series.tolist()], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.array([bool(ok(u)) for u in uniques] + [True], dtype=bool)
     return pd.Series(table[codes], index=series.index)
 
 
 def _emails_ok(series: pd.Series) -> pd.Series:
     exploded = series.explode()
-    texts = exploded[exploded.map(lambda v: isinstance(v, str) and fold(v) is not None)]
-    good = _distinct_ok(texts, lambda v: normalize_email(v) is not None)
-    bad_rows = good.index[~good.to_numpy()]
+    # only text is judged here; other types are field_type_invalid (a check of its own)
+    exploded = exploded[[isinstance(v, str) for v in exploded.tolist()]]
+    values = exploded.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    normalized = normalize_emails(list(uniques))
+    # invalid unless it is no value at all ("", "-", "n/a") or not text (a type problem)
+    bad_unique = np.array(
+        [
+            result is None and isinstance(value, str) and fold(value) is not None
+            for value, result in zip(uniques, normalized, strict=True)
+        ]
+        + [False],
+        dtype=bool,
+    )
+    bad_rows = exploded.index[bad_unique[codes]]
     return pd.Series(~series.index.isin(bad_rows), index=series.index)
 
 
 def _birth_date_ok(series: pd.Series) -> pd.Series:
     return _distinct_ok(
         series,
-        lambda v: not isinstance(v, str) or fold(v) is None or normalize_birth_date(v) is not None,
+        lambda v: not isinstance(v, str) or normalize_birth_date(v) is not None or fold(v) is None,
     )
 
 
 def _updated_at_ok(series: pd.Series) -> pd.Series:
-    return _distinct_ok(
-        series, lambda v: not isinstance(v, str) or not v.strip() or is_iso_timestamp(v)
-    )
+    ok = np.ones(len(series), dtype=bool)
+    values = series.tolist()
+    texts = [i for i, v in enumerate(values) if isinstance(v, str) and v.strip()]
+    if texts:
+        ok[texts] = iso_timestamps_valid([values[i] for i in texts])
+    return pd.Series(ok, index=series.index)
 
 
 def _check(func: Any, code: str, *, element_nulls: bool = True) -> pa.Check:
@@ -206,10 +236,20 @@ def canonical_schema() -> pa.DataFrameSchema:
             object, checks=[_check(_mapping_or_missing, "field_type_invalid")], nullable=True
         ),
         "birth_date": pa.Column(
-            object, checks=[_check(_birth_date_ok, "birth_date_invalid")], nullable=True
+            object,
+            checks=[
+                _check(_date_like, "field_type_invalid"),
+                _check(_birth_date_ok, "birth_date_invalid"),
+            ],
+            nullable=True,
         ),
         "updated_at": pa.Column(
-            object, checks=[_check(_updated_at_ok, "updated_at_invalid")], nullable=True
+            object,
+            checks=[
+                _check(_date_like, "field_type_invalid"),
+                _check(_updated_at_ok, "updated_at_invalid"),
+            ],
+            nullable=True,
         ),
     }
     for name in LIST_FIELDS:
@@ -254,7 +294,7 @@ def _canonical_frame(
     index = pd.RangeIndex(len(rows)) if not bad else pd.Index(good)
     data = {
         name: pd.Series(
-            object_array((r.get(name) for r in picked), len(picked)), index=index, dtype=object
+            object_array([r.get(name) for r in picked], len(picked)), index=index, dtype=object
         )
         for name in _FIELDS
     }
@@ -292,7 +332,13 @@ def validate_canonical(records: Iterable[Mapping[str, Any]] | pd.DataFrame) -> V
 
 
 def _from_failures(failures: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
-    failures = failures[failures["index"].notna()]
+    broken = failures[failures["index"].isna()]
+    if len(broken):  # a check crashed instead of answering: a bug here, never bad data
+        first = broken.iloc[0]
+        raise RuntimeError(
+            f"validation check {first['check']} on column {first['column']} failed to run:"
+            f" {first['failure_case']}"
+        )
     positions = failures["index"].to_numpy(dtype=np.intp)
     record_ids = frame["record_id"].reindex(positions).to_numpy(dtype=object)
     out = pd.DataFrame(

@@ -6,8 +6,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from crmhub_dedupe.normalize import ISSUE_CODES
+from crmhub_dedupe.normalize import ISSUE_CODES, normalize_frame
 from crmhub_dedupe.validate import canonical_schema, validate_canonical
 
 
@@ -84,3 +86,28 @@ def test_every_check_is_a_known_reason_code() -> None:
 def test_empty_batch_is_valid() -> None:
     result = validate_canonical([])
     assert len(result.valid_mask) == 0 and result.issues.empty
+
+
+_ANY = st.recursive(
+    st.one_of(st.none(), st.text(max_size=12), st.integers(), st.floats(), st.booleans()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_FIELDS = [
+    "kind", "given_name", "family_name", "full_name", "organization_name", "emails", "phones",
+    "addresses", "birth_date", "tax_ids", "updated_at", "extras", "name_particle",
+]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.sampled_from(_FIELDS), _ANY, max_size=6), max_size=6))
+def test_garbage_batches_never_raise(bodies: list[dict[str, Any]]) -> None:
+    records: list[Any] = [{"record_id": f"r{i}", "source": "s", **b} for i, b in enumerate(bodies)]
+    result = validate_canonical(records)
+    assert len(result.valid_mask) == len(records)
+    assert set(result.issues["code"]) <= set(ISSUE_CODES)
+    valid = [r for r, ok in zip(records, result.valid_mask, strict=True) if ok]
+    normalized = normalize_frame(valid)
+    assert len(normalized.frame) == len(valid)
