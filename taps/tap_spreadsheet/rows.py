@@ -190,7 +190,7 @@ class RowReader:
         # The hot loop of the tap: per-row work stays in C where possible (map, zip, `in`),
         # typed columns are converted a chunk of rows at a time (bulk.py).
         width = self.width
-        trim = self.options.trim
+        trim = self.options.trim and self.table.may_need_trim
         strip = str.strip
         undecodable = self.table.has_undecodable
         summary = self.summary
@@ -214,7 +214,7 @@ class RowReader:
                         pending = []
                         yield [self._bad_row(row, cells, _ragged_reason(len(cells), width))]
                         continue
-                values: list[Any] = list(map(strip, cells)) if trim else list(cells)
+                values: list[Any] = list(map(strip, cells)) if trim else cells
                 if "" in values:
                     if not any(values):
                         summary.blank_rows += 1

@@ -32,6 +32,8 @@ class RawTable:
     delimiter: str | None = None
     encoding: str | None = None
     has_undecodable: bool = False
+    # False when no cell can have surrounding whitespace, so trimming can be skipped.
+    may_need_trim: bool = True
     merged_ranges: list[MergedRange] = field(default_factory=list)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -125,4 +126,21 @@ def _read_text_table(
         delimiter=chosen,
         encoding=decoded.encoding,
         has_undecodable=decoded.has_undecodable,
+        may_need_trim=_may_need_trim(text, chosen, quotechar),
     )
+
+
+def _may_need_trim(text: str, delimiter: str, quotechar: str) -> bool:
+    """Whether some cell may start or end with whitespace (one scan of the whole text).
+
+    A cell's first character follows a delimiter, a line break, a quote or the start; its
+    last precedes one of those or the end. Whitespace there (line breaks aside) or a line
+    break next to a quote means stripping may change a cell; otherwise it cannot, and the
+    per-cell strip is skipped.
+    """
+    edge = re.escape(delimiter) + re.escape(quotechar)
+    pattern = (
+        rf"(?:\A|[{edge}\r\n])[^\S\r\n]|[^\S\r\n](?:\Z|[{edge}\r\n])"
+        rf"|[\r\n]{re.escape(quotechar)}|{re.escape(quotechar)}[\r\n]"
+    )
+    return re.search(pattern, text) is not None

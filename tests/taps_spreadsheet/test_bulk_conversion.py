@@ -28,7 +28,7 @@ def one_by_one(type_name: str, decimal: str, column: list[str | None]) -> list[o
         return None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(CELLS, st.sampled_from([("integer", "."), ("number", "."), ("number", ",")]))
 def test_bulk_agrees_with_cell_by_cell(column: list[str | None], kind: tuple[str, str]) -> None:
     type_name, decimal = kind
