@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -225,3 +226,34 @@ def test_integer_replication_key(sqlite_url: str) -> None:
         conn.execute(sa.text("INSERT INTO customer_events VALUES (99999, 'X', NULL)"))
     engine.dispose()
     assert ids(run_in_process(cfg, state=first.last_state).records("customer_events")) == [99999]
+
+
+def test_rowversion_like_binary_replication_key(sqlite_url: str) -> None:
+    """A binary counter (SQL Server rowversion style) as replication key, kept as base64."""
+    engine = sa.create_engine(sqlite_url)
+    md = sa.MetaData()
+    table = sa.Table(
+        "tickets",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("subject", sa.String(40)),
+        sa.Column("rv", sa.LargeBinary, nullable=False),
+    )
+    md.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            table.insert(),
+            [
+                {"id": i, "subject": f"s{i}", "rv": (1000 + i * 3).to_bytes(8, "big")}
+                for i in range(1, 31)
+            ],
+        )
+    cfg = {"sqlalchemy_url": sqlite_url, "stream_settings": {"tickets": {"replication_key": "rv"}}}
+    first = run_in_process(cfg)
+    assert ids(first.records("tickets")) == list(range(1, 31))
+    stored = first.last_state["bookmarks"]["tickets"]["replication_key_value"]
+    assert base64.b64decode(stored) == (1000 + 90).to_bytes(8, "big")
+    with engine.begin() as conn:
+        conn.execute(table.update().where(table.c.id == 4).values(rv=(5000).to_bytes(8, "big")))
+    engine.dispose()
+    assert ids(run_in_process(cfg, state=first.last_state).records("tickets")) == [4]
