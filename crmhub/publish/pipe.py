@@ -1,0 +1,71 @@
+"""Running ``tap-crmhub | target`` as two processes joined by a real pipe."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class PipeResult:
+    """Exit codes and run time of both ends of the pipe."""
+
+    tap_code: int
+    target_code: int
+    seconds: float
+
+
+def run_pipe(
+    tap_command: list[str],
+    target_command: list[str],
+    *,
+    cwd: Path,
+    tap_log: Path,
+    target_log: Path,
+) -> PipeResult:
+    """Start the tap with its stdout piped into the target's stdin; wait for both.
+
+    The target's STATE output goes to its log: the hub learns what was accepted from the
+    results file, which the target flushes after every batch.
+    """
+    started = time.monotonic()
+    with tap_log.open("ab") as tap_err, target_log.open("ab") as target_out:
+        tap = subprocess.Popen(  # noqa: S603 - commands come from the project file
+            tap_command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=tap_err,
+            cwd=cwd,
+        )
+        try:
+            assert tap.stdout is not None  # noqa: S101 - Popen(stdout=PIPE) always sets it
+            target = subprocess.Popen(  # noqa: S603
+                target_command,
+                stdin=tap.stdout,
+                stdout=target_out,
+                stderr=target_out,
+                cwd=cwd,
+            )
+        except BaseException:
+            tap.kill()
+            tap.wait()
+            raise
+        # Only the target holds the read end now: when it dies, the tap gets EPIPE.
+        tap.stdout.close()
+        try:
+            target_code = target.wait()
+            tap_code = tap.wait()
+        except BaseException:
+            for process in (tap, target):
+                if process.poll() is None:
+                    process.terminate()
+            for process in (tap, target):
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            raise
+    return PipeResult(tap_code, target_code, time.monotonic() - started)

@@ -1,0 +1,151 @@
+"""The records tap-crmhub sends: golden records and related records as the target contract
+describes them (docs/targets/target-crm.md, "Input contract"), each with its content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crmhub.mapping.canonical import FIELDS
+from crmhub.store.models import GoldenRecord, SourceRecord, Xref
+
+CUSTOMER_FIELDS: tuple[str, ...] = tuple(sorted(FIELDS["customer"] - {"kind"}))
+RELATED_ENTITIES: dict[str, str] = {
+    "orders": "order",
+    "interactions": "interaction",
+    "tickets": "ticket",
+}
+RELATED_FIELDS: dict[str, tuple[str, ...]] = {
+    stream: tuple(sorted(FIELDS[entity] - {"customer_key"}))
+    for stream, entity in RELATED_ENTITIES.items()
+}
+# Fields that describe where a record stands in the CRM, not its content: not hashed.
+_UNHASHED = frozenset({"content_hash", "remote_id", "version"})
+
+
+def content_hash(record: Mapping[str, Any]) -> str:
+    """A stable hash of what would be written to the CRM (key order does not matter)."""
+    body = {k: v for k, v in record.items() if k not in _UNHASHED}
+    raw = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.md5(raw, usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What a target last did with one record: the hash it accepted, or a failure."""
+
+    content_hash: str | None
+    status: str
+    remote_id: str | None
+
+
+def _survivor(master_id: str, redirects: Mapping[str, str]) -> str:
+    """Follow merged-away masters to the one that survives (guarding against loops)."""
+    seen = {master_id}
+    while master_id in redirects:
+        master_id = redirects[master_id]
+        if master_id in seen:
+            break
+        seen.add(master_id)
+    return master_id
+
+
+def _redirects(s: Session) -> dict[str, str]:
+    """Merged-away master id -> the master it was merged into."""
+    rows = s.execute(
+        select(GoldenRecord.master_id, GoldenRecord.merged_into).where(
+            GoldenRecord.merged_into.is_not(None)
+        )
+    )
+    return {loser: str(survivor) for loser, survivor in rows}
+
+
+def customer_records(s: Session) -> Iterator[dict[str, Any]]:
+    """Every golden record as a `customers` record (without remote_id), hashed."""
+    redirects = _redirects(s)
+    rows = s.execute(
+        select(
+            GoldenRecord.master_id,
+            GoldenRecord.kind,
+            GoldenRecord.data,
+            GoldenRecord.version,
+            GoldenRecord.status,
+            GoldenRecord.merged_into,
+        ).order_by(GoldenRecord.id)
+    )
+    for master_id, kind, data, version, status, merged_into in rows:
+        data = data or {}
+        organization = data.get("organization_master_id")
+        record: dict[str, Any] = {
+            "master_id": master_id,
+            "version": version,
+            "kind": kind or data.get("kind"),
+            **{f: data.get(f) for f in CUSTOMER_FIELDS},
+            "organization_master_id": (
+                _survivor(str(organization), redirects) if organization else None
+            ),
+            "merged_into": _survivor(merged_into, redirects) if merged_into else None,
+            "retired": status == "retired",
+        }
+        record["content_hash"] = content_hash(record)
+        yield record
+
+
+def related_records(s: Session, stream: str) -> Iterator[dict[str, Any]]:
+    """Source records of one related entity, re-keyed to their customer's surviving master.
+
+    Records not linked to a customer (their customer key names no known customer) cannot
+    have a parent in the CRM and are left out; `crmhub match` reports them as orphans.
+    """
+    entity = RELATED_ENTITIES[stream]
+    fields = RELATED_FIELDS[stream]
+    redirects = _redirects(s)
+    rows = s.execute(
+        select(
+            SourceRecord.source,
+            SourceRecord.stream,
+            SourceRecord.source_key,
+            SourceRecord.canonical,
+            SourceRecord.deleted,
+            Xref.master_id,
+        )
+        .join(Xref, Xref.source_record_id == SourceRecord.id)
+        .where(SourceRecord.entity == entity, SourceRecord.status == "ok")
+        .order_by(SourceRecord.id)
+    )
+    for source, source_stream, source_key, canonical, deleted, master_id in rows:
+        canonical = canonical or {}
+        record: dict[str, Any] = {
+            "record_id": related_record_id(source, source_stream, source_key),
+            "master_id": _survivor(master_id, redirects),
+            **{f: canonical.get(f) for f in fields},
+            "retired": bool(deleted),
+        }
+        record["content_hash"] = content_hash(record)
+        yield record
+
+
+def related_record_id(source: str, stream: str, source_key: str) -> str:
+    """The key of a related record in every target: ``source:stream:source_key``."""
+    return f"{source}:{stream}:{source_key}"
+
+
+def should_send(
+    record: Mapping[str, Any], entry: LedgerEntry | None, *, only_changed: bool
+) -> bool:
+    """Send when asked for everything, when it failed last time, or when it changed.
+
+    A retired or merged-away record the target never received has nothing to do in the
+    CRM; it is still sent once so the target reports it (as a skip) and the ledger knows it.
+    """
+    if not only_changed or entry is None:
+        return True
+    if entry.status != "accepted":
+        return True
+    return bool(entry.content_hash != record["content_hash"])

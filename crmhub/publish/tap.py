@@ -1,0 +1,157 @@
+"""tap-crmhub: the customer master as a standard Singer tap.
+
+Streams `customers` (golden records) and `orders`, `interactions`, `tickets` (source records
+re-keyed to their customer's surviving master). With ``only_changed`` (the default) a record
+whose content hash equals the one ``target`` last accepted is not sent; records that target
+failed to accept last time (the retry list) always are. The hub runs this as a process
+(`crmhub publish`); any Singer target can read it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from sqlalchemy import inspect
+
+from crmhub.errors import ConfigurationError, CrmhubError
+from crmhub.publish.ledger import load_ledger
+from crmhub.publish.records import (
+    RELATED_ENTITIES,
+    customer_records,
+    related_records,
+    should_send,
+)
+from crmhub.publish.schemas import customers_schema, related_schema
+from crmhub.store.engine import Master, display_url
+
+
+class MasterStream(Stream):
+    """A stream read from the master, filtered by the target's publish ledger."""
+
+    # Records are built from typed master rows already; conforming nested values again
+    # per record would cost more than the rest of the tap.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    key_field: ClassVar[str] = ""
+
+    def __init__(self, tap: TapCrmhub, name: str, schema: dict[str, Any]) -> None:
+        super().__init__(tap, schema=schema, name=name)
+        self.primary_keys = [self.key_field]
+        self._crmhub_tap = tap
+        self.sent = 0
+        self.unchanged = 0
+
+    def build(self, s: Any) -> Iterable[dict[str, Any]]:
+        """Every record of the stream (with its content hash), before filtering."""
+        raise NotImplementedError
+
+    def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
+        """Records to send: changed since the target last accepted them, or failed."""
+        tap = self._crmhub_tap
+        only_changed = bool(self.config.get("only_changed", True))
+        target = str(self.config.get("target") or "")
+        master = tap.master()
+        with master.session() as s:
+            ledger = load_ledger(s, target, self.name) if target else {}
+            for record in self.build(s):
+                entry = ledger.get(record[self.key_field])
+                if not should_send(record, entry, only_changed=only_changed and bool(target)):
+                    self.unchanged += 1
+                    continue
+                record["remote_id"] = entry.remote_id if entry is not None else None
+                self.sent += 1
+                yield record
+        self.logger.info(
+            "%s: %d records to send, %d unchanged since target %r last accepted them",
+            self.name,
+            self.sent,
+            self.unchanged,
+            target,
+        )
+
+
+class CustomersStream(MasterStream):
+    """Golden records, key `master_id`."""
+
+    key_field = "master_id"
+
+    def build(self, s: Any) -> Iterable[dict[str, Any]]:
+        """Every golden record, merged-away and retired ones included."""
+        return customer_records(s)
+
+
+class RelatedStream(MasterStream):
+    """Orders, interactions or tickets, key `record_id` (``source:stream:source_key``)."""
+
+    key_field = "record_id"
+
+    def build(self, s: Any) -> Iterable[dict[str, Any]]:
+        """Every linked source record of this entity."""
+        return related_records(s, self.name)
+
+
+class TapCrmhub(Tap):
+    """The crmhub master as a Singer tap."""
+
+    name = "tap-crmhub"
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "master_url",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="SQLAlchemy URL of the crmhub master (may hold a password)",
+        ),
+        th.Property(
+            "target",
+            th.StringType,
+            description=(
+                "name of the target whose publish ledger decides what changed since the last "
+                "push (the name under `targets:` in crmhub.yml); empty: send everything"
+            ),
+        ),
+        th.Property(
+            "only_changed",
+            th.BooleanType,
+            default=True,
+            description=(
+                "send only records whose content changed since `target` last accepted them, "
+                "plus the records it failed to accept (false: send everything)"
+            ),
+        ),
+    ).to_dict()
+
+    _master: Master | None = None
+
+    def master(self) -> Master:
+        """The master, opened once (read only: the tap never writes, never migrates)."""
+        if self._master is None:
+            url = str(self.config["master_url"])
+            master = Master(url)
+            if not inspect(master.engine).has_table("publish_record"):
+                raise ConfigurationError(
+                    f"the master {display_url(url)} has no publish_record table "
+                    "(its schema is older than this crmhub)",
+                    hint="run `crmhub db upgrade` (or any crmhub command) to migrate it",
+                )
+            self._master = master
+        return self._master
+
+    def discover_streams(self) -> list[Stream]:
+        """`customers` first (targets push customers before their history), then the rest."""
+        streams: list[Stream] = [CustomersStream(self, "customers", customers_schema())]
+        streams += [RelatedStream(self, name, related_schema(name)) for name in RELATED_ENTITIES]
+        return streams
+
+
+def main() -> None:
+    """Console script entry point: ``tap-crmhub --config CONFIG``; our errors as one line."""
+    try:
+        TapCrmhub.cli()
+    except CrmhubError as exc:
+        sys.stderr.write(f"tap-crmhub: {exc.render()}\n")
+        sys.exit(exc.exit_code)
