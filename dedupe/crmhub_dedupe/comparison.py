@@ -360,6 +360,10 @@ def compare_one(
             at = np.arange(todo.size, dtype=np.int64)
             first_fuzzy_at[key] = todo
         hit = level_mask(cache, level, left[todo], right[todo], memo, at, lowest)
+        for col in level.also_exact:
+            codes = cache.strings(col).codes
+            li, ri = left[todo], right[todo]
+            hit &= (codes[li] == codes[ri]) & (codes[li] >= 0)
         gamma[todo[hit]] = k
         todo = todo[~hit]
     return gamma

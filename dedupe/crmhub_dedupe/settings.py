@@ -49,7 +49,8 @@ DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {
     # addresses: agreeing on one part makes agreement on the others far likelier
     "postcode": ("city", "street"),
     "city": ("postcode", "street"),
-    "street": ("postcode", "city"),
+    "street": ("postcode", "city", "house_number"),
+    "house_number": ("street",),
 }
 
 
@@ -91,6 +92,7 @@ class ComparisonLevel:
     columns: tuple[str, ...]
     threshold: float | None = None
     tf_adjust: bool = False
+    also_exact: tuple[str, ...] = ()
 
     @property
     def column(self) -> str:
@@ -105,6 +107,8 @@ class ComparisonLevel:
             out["threshold"] = self.threshold
         if self.tf_adjust:
             out["tf_adjust"] = True
+        if self.also_exact:
+            out["also_exact"] = list(self.also_exact)
         return out
 
 
@@ -123,7 +127,7 @@ class Comparison:
         """Every column any level reads."""
         seen: dict[str, None] = {}
         for level in self.levels:
-            for c in level.columns:
+            for c in (*level.columns, *level.also_exact):
                 seen[c] = None
         return tuple(seen)
 
@@ -496,6 +500,7 @@ class _Reader:
         name = label = None
         columns: tuple[str, ...] = (column,)
         tf_adjust = False
+        also_exact: tuple[str, ...] = ()
         if isinstance(raw, str):
             kind = raw
         elif isinstance(raw, Mapping):
@@ -518,6 +523,14 @@ class _Reader:
             name = extra.pop("name", None)
             label = extra.pop("label", None)
             tf_adjust = bool(extra.pop("tf_adjust", False))
+            if "also_exact" in extra:
+                also = extra.pop("also_exact")
+                if isinstance(also, str):
+                    also = [also]
+                if not isinstance(also, Sequence) or not also:
+                    self.problem(f"{where}.also_exact must be a list of columns")
+                else:
+                    also_exact = tuple(self.known_column(f"{where}.also_exact", c) for c in also)
             if "column" in extra:
                 columns = (self.known_column(f"{where}.column", extra.pop("column")),)
             if "columns" in extra:
@@ -550,8 +563,10 @@ class _Reader:
         elif threshold is not None:
             self.problem(f"{where}: {kind} takes no threshold")
         level = _make_level(kind, value, columns, comp_label, column, name=name, label=label)
-        if tf_adjust:
-            level = ComparisonLevel(**{**level.__dict__, "tf_adjust": True})
+        if tf_adjust or also_exact:
+            level = ComparisonLevel(
+                **{**level.__dict__, "tf_adjust": tf_adjust, "also_exact": also_exact}
+            )
         return level
 
     # -- blocking
@@ -932,14 +947,13 @@ DEFAULT_MATCHING: dict[str, Any] = {
                 {"kind": "exact", "columns": ["street", "house_number"], "name": "exact_number",
                  "label": "street and house number exact"},
                 "exact",
+                {"kind": "jaro_winkler", "threshold": 0.90, "also_exact": ["house_number"],
+                 "name": "jaro_winkler_0.9_number",
+                 "label": "street Jaro-Winkler >= 0.9 and house number exact"},
                 {"kind": "jaro_winkler", "threshold": 0.90, "name": "jaro_winkler_0.9"},
+                {"kind": "exact", "column": "house_number", "name": "number_only",
+                 "label": "house number exact, street different"},
             ],
-        },
-        {
-            "name": "house_number",
-            "column": "house_number",
-            "label": "house number",
-            "levels": ["exact"],
         },
         {
             "column": "postcode",
@@ -958,7 +972,8 @@ DEFAULT_MATCHING: dict[str, Any] = {
             "name": "family member at the same address",
             "kind": "person",
             "when": {"given": ["else", "initial", "jaro_winkler_0.8"],
-                     "birth_date": ["else", "date_within_days_365"]},
+                     "birth_date": ["else", "date_within_days_365",
+                                    "damerau_levenshtein_1"]},
             "cap": "review",
         },
         {
