@@ -1,22 +1,26 @@
-"""The console script as Meltano or `crmhub ingest` runs it: --about, --discover, --config,
---catalog, --state, BATCH messages, and configuration errors."""
+"""The command line as Meltano or `crmhub ingest` runs it: --about, --discover, --config,
+--catalog, --state, BATCH messages, and configuration errors. Run in-process through click
+(the console script's own entry point) to keep the suite quick; test_bad_input.py and
+test_target_jsonl.py run the real executable."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner, Result
+
+from tap_spreadsheet.tap import TapSpreadsheet
 from taps_spreadsheet.spreadsheet_files import ROWS, english_text_row, write_text
 
-TAP = str(Path(sys.executable).parent / "tap-spreadsheet")
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TAP, *args], capture_output=True, text=True, check=False)
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(TapSpreadsheet.cli, list(args))
+    return result
 
 
 def messages(stdout: str) -> list[dict[str, Any]]:
@@ -25,7 +29,7 @@ def messages(stdout: str) -> list[dict[str, Any]]:
 
 def test_about_lists_every_setting_with_a_description() -> None:
     result = run("--about", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     about = json.loads(result.stdout)
     settings = about["settings"]["properties"]
     for name in (
@@ -56,7 +60,10 @@ def test_about_lists_every_setting_with_a_description() -> None:
     assert "batch" in about["capabilities"]
 
 
-def test_discover_catalog_selection_and_state(tmp_path: Path) -> None:
+def test_discover_catalog_selection_and_state(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     path = write_text(
         tmp_path / "klanten.csv",
         [english_text_row(r) for r in ROWS],
@@ -66,7 +73,7 @@ def test_discover_catalog_selection_and_state(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"files": [{"path": str(path), "primary_keys": ["klantnummer"]}]}))
     discovered = run("--config", str(config), "--discover")
-    assert discovered.returncode == 0, discovered.stderr
+    assert discovered.exit_code == 0, discovered.output
     catalog = json.loads(discovered.stdout)
     stream = catalog["streams"][0]
     assert stream["tap_stream_id"] == "klanten"
@@ -77,7 +84,7 @@ def test_discover_catalog_selection_and_state(tmp_path: Path) -> None:
     catalog_path.write_text(json.dumps(catalog))
 
     first = run("--config", str(config), "--catalog", str(catalog_path))
-    assert first.returncode == 0, first.stderr
+    assert first.exit_code == 0, first.output
     records = [m["record"] for m in messages(first.stdout) if m["type"] == "RECORD"]
     assert len(records) == len(ROWS)
     assert all("e_mail" not in r and "naam" in r for r in records)
@@ -88,9 +95,9 @@ def test_discover_catalog_selection_and_state(tmp_path: Path) -> None:
     second = run(
         "--config", str(config), "--catalog", str(catalog_path), "--state", str(state_path)
     )
-    assert second.returncode == 0, second.stderr
+    assert second.exit_code == 0, second.output
     assert not [m for m in messages(second.stdout) if m["type"] == "RECORD"]
-    assert "1 unchanged since the last run" in second.stderr
+    assert "1 unchanged since the last run" in caplog.text
 
 
 def test_batch_messages(tmp_path: Path) -> None:
@@ -115,7 +122,7 @@ def test_batch_messages(tmp_path: Path) -> None:
         )
     )
     result = run("--config", str(config))
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     batch = [m for m in messages(result.stdout) if m["type"] == "BATCH"]
     assert len(batch) == 1
     assert not [m for m in messages(result.stdout) if m["type"] == "RECORD"]
@@ -126,7 +133,9 @@ def test_batch_messages(tmp_path: Path) -> None:
     assert [r["klantnummer"] for r in records] == [1, 2, 3, 4]
 
 
-def test_config_error_is_one_line_naming_every_problem(tmp_path: Path) -> None:
+def test_config_error_is_one_line_naming_every_problem(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tmp_path / "config.json"
     config.write_text(
         json.dumps(
@@ -142,16 +151,30 @@ def test_config_error_is_one_line_naming_every_problem(tmp_path: Path) -> None:
         )
     )
     result = run("--config", str(config))
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    line = next(x for x in result.stderr.splitlines() if "stopped:" in x)
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    line = next(x for x in caplog.messages if "stopped:" in x)
     assert "files[0].stream: unknown setting (did you mean `stream_name`?)" in line
     assert "files[0].column_types.nr: unknown type 'int'" in line
 
 
-def test_no_matching_file_is_a_config_error(tmp_path: Path) -> None:
+def test_no_matching_file_is_a_config_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"files": [{"path": str(tmp_path / "*.csv")}]}))
     result = run("--config", str(config), "--discover")
-    assert result.returncode == 1
-    assert "no file matches path" in result.stderr
+    assert result.exit_code == 1
+    assert "no file matches path" in caplog.text
+
+
+def test_discovery_file_error_is_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "kapot.xlsx"
+    path.write_bytes(b"not a zip")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"files": [{"path": str(path)}]}))
+    result = run("--config", str(config), "--discover")
+    assert result.exit_code == 1
+    lines = [m for m in caplog.messages if "discovery stopped:" in m]
+    assert len(lines) == 1
+    assert f"file '{path}': the workbook is corrupt or truncated" in lines[0]
