@@ -229,3 +229,16 @@ def test_many_repeated_values_are_normalized_once() -> None:
     # the record's country is the default region: a German number here
     assert set(out["phone"]) == {normalize_phone("06 12345678", "DE")} == {"+49612345678"}
     assert np.all(out["phones"].map(len) == 1)
+
+
+def test_phone_region_falls_back_to_the_email_country_then_00() -> None:
+    records = [
+        _record("a", emails=["jan@bakker.nl"], phones=["06-12345678"]),
+        _record("b", emails=["raj@firm.co.in"], phones=["98765 43210"]),
+        _record("c", phones=["0049 151 22046053"]),  # no country anywhere: 00 is international
+        _record("d", emails=["x@example.com"], phones=["06-12345678"]),  # no hint: invalid
+    ]
+    out = normalize_frame(records)
+    assert list(out.frame["phone"]) == ["+31612345678", "+919876543210", "+4915122046053", None]
+    assert list(out.frame["country"]) == [None, None, None, None]  # hints are not addresses
+    assert list(out.issues["record_id"]) == ["d"]

@@ -283,6 +283,12 @@ class _Builder:
             "not a valid email address",
             lambda values, _: normalize_emails(values),
         )
+        # A record without an address country: the ccTLD of its email is the best hint for
+        # national phone numbers and unprefixed VAT numbers ("jan@bakker.nl" -> NL).
+        missing = np.flatnonzero(~_present(region))
+        if len(missing):
+            region = region.copy()
+            region[missing] = _map(self.columns["email"][missing], _email_country)
         self._multi(
             "phones",
             "phone",
@@ -430,6 +436,12 @@ def _group_rows(
         tuples[row] = group
         first[row] = group[0]
     return tuples, first
+
+
+def _email_country(email: str) -> str | None:
+    """ISO country of an email's two-letter top-level domain ("co.uk" -> GB), else None."""
+    tld = email.rsplit(".", 1)[-1]
+    return country_to_iso(tld) if len(tld) == 2 else None
 
 
 def _postcode(raw: object, country: str | None) -> tuple[str | None, bool]:

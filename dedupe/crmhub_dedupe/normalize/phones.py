@@ -118,65 +118,33 @@ _COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_RE
 
 def _fast(raw: str, region: str | None) -> str | None:
     """E.164 when the plain-case rules confirm a valid number, else None (undecided)."""
-    # chained replace is several times faster than str.translate or re.sub here
-    text = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    text = text.replace(".", "").replace("/", "")
-    info = _region_info(region) if region else None
-    if text.startswith("+"):
-        digits = text[1:]
-        international = True
-    elif text.startswith("00") and info is not None and info[1]:
-        digits = text[2:]
-        international = True
-    else:
-        digits = text
-        international = False
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    if international:
-        for length in (1, 2, 3):
-            if digits[:length] in _COUNTRY_CODES:
-                code, national = int(digits[:length]), digits[length:]
-                break
-        else:
-            return None
-    elif info is not None:
-        code, national = info[0], digits
-    else:
-        return None
-    prefix = _national_prefix(code)
-    if prefix and national.startswith(prefix):
-        stripped = national[len(prefix) :]
-        if _is_valid_national(code, stripped):
-            return f"+{code}{stripped}"
-        return None
-    if _is_valid_national(code, national):
-        return f"+{code}{national}"
-    return None
+    return _fast_many([raw], [region])[0]
 
 
-def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> list[str | None]:
-    """:func:`normalize_phone` over aligned lists (one pass, the fast path inlined).
-
-    The frame builder calls this once per batch with the distinct (number, region) pairs.
-    """
+def _fast_many(raws: Sequence[str], regions: Sequence[str | None]) -> list[str | None]:
+    """The fast path over aligned lists: E.164, or None where the library must decide."""
     out: list[str | None] = []
     append = out.append
     infos: dict[str | None, tuple[int, bool] | None] = {}
+    cleaned: dict[tuple[str, str | None], str | None] = {}
     codes = _COUNTRY_CODES
     for raw, region in zip(raws, regions, strict=True):
-        if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH or not raw.strip():
-            append(normalize_phone(raw, region) if not isinstance(raw, str) else None)
-            continue
         if region not in infos:
-            infos[region] = _region_info(region.upper()) if region else None
+            infos[region] = _region_info(region) if region else None
         info = infos[region]
+        # chained replace is several times faster than str.translate or re.sub here
         text = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
         text = text.replace(".", "").replace("/", "")
+        # "06-1234 5678" and "(06) 12345678" clean to the same text: check it once
+        if (text, region) in cleaned:
+            append(cleaned[(text, region)])
+            continue
         result = None
         if text[:1] == "+":
             digits, international = text[1:], True
-        elif text[:2] == "00" and info is not None and info[1]:
+        elif text[:2] == "00" and (info is None or info[1]):
+            # "00" is the international prefix of most of the world; without any region
+            # it is the only reading that can give a number (phonenumbers would give up)
             digits, international = text[2:], True
         else:
             digits, international = text, False
@@ -198,9 +166,31 @@ def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> l
                     national = national[len(prefix) :]
                 if _is_valid_national(code, national):
                     result = f"+{code}{national}"
-        if result is None:
-            result = _slow(raw, region.upper() if region else None)
+        cleaned[(text, region)] = result
         append(result)
+    return out
+
+
+def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> list[str | None]:
+    """:func:`normalize_phone` over aligned lists: the fast path for all, the library for the rest.
+
+    The frame builder calls this once per batch with the distinct (number, region) pairs.
+    """
+    texts: list[str] = []
+    keys: list[str | None] = []
+    positions: list[int] = []
+    for index, (raw, region) in enumerate(zip(raws, regions, strict=True)):
+        if isinstance(raw, int | str) and not isinstance(raw, bool):
+            text = str(raw)
+            if text.strip() and len(text) <= _MAX_RAW_LENGTH:
+                texts.append(text)
+                keys.append(region.upper() if isinstance(region, str) and region else None)
+                positions.append(index)
+    out: list[str | None] = [None] * len(raws)
+    for index, text, region, result in zip(
+        positions, texts, keys, _fast_many(texts, keys), strict=True
+    ):
+        out[index] = result if result is not None else _slow(text, region)
     return out
 
 
@@ -224,11 +214,4 @@ def normalize_phone(raw: object, default_region: str | None = None) -> str | Non
     >>> normalize_phone("020 - 123 4567", "NL")
     '+31201234567'
     """
-    if not isinstance(raw, str):
-        if raw is None or isinstance(raw, float | bool):
-            return None
-        raw = str(raw)
-    if not raw.strip() or len(raw) > _MAX_RAW_LENGTH:
-        return None
-    region = default_region.upper() if isinstance(default_region, str) and default_region else None
-    return _fast(raw, region) or _slow(raw, region)
+    return normalize_phones([raw], [default_region])[0]
