@@ -164,7 +164,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "trim_whitespace",
         th.BooleanType,
         default=True,
-        description="Strip leading and trailing whitespace from text cells and headers.",
+        description="Strip leading and trailing whitespace from text cells (headers are always stripped).",
     ),
 ).to_dict()
 

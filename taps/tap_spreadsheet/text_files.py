@@ -130,17 +130,30 @@ def _read_text_table(
     )
 
 
+# Whitespace str.strip removes besides space, tab and line breaks.
+_RARE_WHITESPACE = (
+    "\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def _may_need_trim(text: str, delimiter: str, quotechar: str) -> bool:
     """Whether some cell may start or end with whitespace (one scan of the whole text).
 
-    A cell's first character follows a delimiter, a line break, a quote or the start; its
-    last precedes one of those or the end. Whitespace there (line breaks aside) or a line
-    break next to a quote means stripping may change a cell; otherwise it cannot, and the
-    per-cell strip is skipped.
+    A cell's first character follows a delimiter, a line break, a quote or the start of the
+    text; its last precedes one of those or the end. A space or tab in such a place, or any
+    rarer whitespace character anywhere, means stripping may change a cell; otherwise it
+    cannot, and the per-cell strip (a third of the time on a clean file) is skipped. (A
+    quoted cell that starts or ends with a line break is the one case left unstripped.)
     """
-    edge = re.escape(delimiter) + re.escape(quotechar)
-    pattern = (
-        rf"(?:\A|[{edge}\r\n])[^\S\r\n]|[^\S\r\n](?:\Z|[{edge}\r\n])"
-        rf"|[\r\n]{re.escape(quotechar)}|{re.escape(quotechar)}[\r\n]"
-    )
+    if not text or text[0] in " \t" or text.rstrip("\r\n")[-1:] in (" ", "\t"):
+        return True
+    if not text.isascii() and any(ch in text for ch in _RARE_WHITESPACE):
+        return True
+    if any(ch in text for ch in _RARE_WHITESPACE[:6]):
+        return True
+    edge = re.escape(delimiter + quotechar)
+    # Anchored on the (rarer) whitespace character first, then looking back: a plain
+    # alternation tried at every position is several times slower on large files.
+    pattern = rf"[ \t](?<=[{edge}\r\n][ \t])|[ \t][{edge}\r\n]"
     return re.search(pattern, text) is not None

@@ -231,3 +231,30 @@ def test_tsv_and_txt_extensions(tmp_path: Path, name: str, delimiter: str) -> No
     )
     records = run_tap({"files": [{"path": str(path)}]}).records("klanten")
     assert [without_lineage(r) for r in records] == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nr;naam\r\n1;Jan de Vries\r\n", False),  # inner spaces are no reason to strip
+        ("nr;naam\n1; Jan\n", True),
+        ("nr;naam\n1;Jan \n", True),
+        ('nr;naam\n1;" Jan"\n', True),
+        ("nr;naam\n1;Jan\xa0\n", True),
+        (" nr;naam\n1;Jan\n", True),
+    ],
+)
+def test_trim_scan(text: str, expected: bool) -> None:
+    from tap_spreadsheet.text_files import _may_need_trim
+
+    assert _may_need_trim(text, ";", '"') is expected
+
+
+@pytest.mark.parametrize("trim", [True, False])
+def test_trim_whitespace_setting(tmp_path: Path, trim: bool) -> None:
+    path = tmp_path / "k.csv"
+    path.write_text('nr;naam;plaats\n1; Jan ;"Gent\xa0"\n', encoding="utf-8")
+    record = run_tap({"files": [{"path": str(path)}], "trim_whitespace": trim}).records()[0]
+    assert (record["naam"], record["plaats"]) == (
+        ("Jan", "Gent") if trim else (" Jan ", "Gent\xa0")
+    )
