@@ -49,8 +49,8 @@ class SourceConfig(Strict):
 class Thresholds(Strict):
     """Match probability bands: merge above auto_merge, review between, distinct below."""
 
-    auto_merge: float = Field(default=0.95, gt=0, le=1)
-    review: float = Field(default=0.60, gt=0, le=1)
+    auto_merge: float = Field(default=0.99, gt=0, le=1)
+    review: float = Field(default=0.80, gt=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -64,7 +64,10 @@ class MatchingConfig(Strict):
 
     thresholds: Thresholds = Field(default_factory=Thresholds)
     engine: dict[str, Any] = Field(
-        default_factory=dict, description="comparisons, blocking, survivorship (see docs)"
+        default_factory=dict, description="comparisons and blocking rules (see docs/matching)"
+    )
+    survivorship: dict[str, Any] = Field(
+        default_factory=dict, description="which rule picks each golden field (see docs/matching)"
     )
 
 

@@ -33,9 +33,10 @@ sources:
 
 matching:
   thresholds:
-    auto_merge: 0.95        # merge pairs at or above this match probability
-    review: 0.60            # between review and auto_merge: a steward decides
-  engine: {}                # comparisons, blocking and survivorship (docs/matching/)
+    auto_merge: 0.99        # merge pairs at or above this match probability
+    review: 0.80            # between review and auto_merge: a steward decides
+  engine: {}                # comparisons and blocking rules; {} = the built-in defaults
+  survivorship: {}          # which rule picks each golden field (docs/matching/)
 
 targets:
   # crm_files:

@@ -47,7 +47,7 @@ sources:
       custmast: {{mapping: mappings/legacy.yml}}
     priority: 30
 matching:
-  thresholds: {{auto_merge: 0.95, review: 0.60}}
+  thresholds: {{auto_merge: 0.99, review: 0.80}}
 """
 
 MAPPINGS = {

@@ -12,9 +12,10 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crmhub.match.golden import Member, build_golden
+from crmhub.errors import ConfigurationError
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
 from crmhub.store.types import utcnow
+from crmhub_dedupe.survive import SurvivorshipConfig, SurvivorshipConfigError, survive
 
 
 def content_hash(values: Mapping[str, Any]) -> str:
@@ -59,28 +60,49 @@ def _updated(row: Any) -> str:
     return seen.isoformat()
 
 
+def survivorship_config(
+    priorities: Mapping[str, int], settings: Mapping[str, Any] | None = None
+) -> SurvivorshipConfig:
+    """The project's survivorship rules; source priority defaults to the sources' order."""
+    data = dict(settings or {})
+    data.setdefault("source_priority", sorted(priorities, key=lambda n: (priorities[n], n)))
+    try:
+        return SurvivorshipConfig.from_dict(data)
+    except (SurvivorshipConfigError, ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            f"matching.survivorship in crmhub.yml: {exc}",
+            hint="see docs/matching/clusters-and-survivorship.md",
+        ) from None
+
+
+def _record(row: Any) -> dict[str, Any]:
+    canonical = dict(row.canonical or {})
+    canonical["record_id"] = str(row.id)
+    canonical["source"] = row.source
+    canonical.setdefault("updated_at", _updated(row))
+    return canonical
+
+
 def apply_golden(
-    golden: GoldenRecord, members: list[Any], priorities: Mapping[str, int], now: datetime
+    golden: GoldenRecord,
+    members: list[Any],
+    priorities: Mapping[str, int],
+    now: datetime,
+    config: SurvivorshipConfig | None = None,
 ) -> bool:
     """Set a golden record's values from its members; True when anything changed."""
-    values, provenance = build_golden(
-        [
-            Member(
-                record_id=m.id,
-                source=m.source,
-                priority=priorities.get(m.source, 100),
-                updated=_updated(m),
-                canonical=m.canonical or {},
-            )
-            for m in members
-        ]
-    )
-    values.update(golden.overrides or {})
+    rules = config or survivorship_config(priorities)
+    label = golden.master_id
+    overrides = {label: dict(golden.overrides)} if golden.overrides else None
+    built = survive(
+        [_record(m) for m in members], [label] * len(members), rules, overrides=overrides
+    )[label]
+    values = built.values
     digest = content_hash(values)
     if golden.content_hash == digest and golden.status == "active":
         return False
     golden.data = values
-    golden.provenance = provenance
+    golden.provenance = {name: p.to_dict() for name, p in built.provenance().items()}
     golden.kind = values.get("kind")
     golden.content_hash = digest
     golden.version = (golden.version or 0) + 1
@@ -97,12 +119,14 @@ def recompute(
     *,
     actor: str = "matcher",
     run_id: int | None = None,
+    config: SurvivorshipConfig | None = None,
 ) -> dict[str, int]:
     """Recompute the named golden records; one left without members is retired."""
     ids = sorted(set(master_ids))
     members = member_rows(session, ids)
     counts = {"updated": 0, "retired": 0, "unchanged": 0}
     now = utcnow()
+    rules = config or survivorship_config(priorities)
     goldens = {
         g.master_id: g
         for g in session.scalars(select(GoldenRecord).where(GoldenRecord.master_id.in_(ids)))
@@ -129,7 +153,7 @@ def recompute(
                     )
                 )
             continue
-        if apply_golden(golden, rows, priorities, now):
+        if apply_golden(golden, rows, priorities, now, rules):
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1

@@ -1,28 +1,53 @@
-"""``crmhub match``: source records -> clusters -> golden records, xref, redirects.
+"""``crmhub match``: source records -> normalized frame -> engine -> golden records, xref, queue.
 
-The engine (exact keys for now) only sees canonical records and returns cluster labels;
-this module owns the master: stable master ids (a cluster that already has a master keeps
-it; when clusters join two masters, the older survives and the other redirects to it),
-golden values with provenance, the cross-reference, and related records re-keyed to their
-customer's master.
+The engine (``crmhub_dedupe``) sees frames and returns decisions; this module owns the
+master: it loads what changed since the last run, quarantines records that fail validation,
+asks :func:`crmhub_dedupe.incremental.match_incremental` where every new or changed record
+belongs, and writes the answer in one transaction: stable master ids (a cluster that
+already has a master keeps it; when two masters merge the older survives and the other
+redirects to it), xref rows, golden records rebuilt by survivorship, review candidates with
+their field-by-field explanation, and related records re-keyed to their customer's master.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crmhub.config import Project
-from crmhub.match.exact import cluster_exact
-from crmhub.match.recompute import apply_golden
+from crmhub.match.engine import (
+    MIN_EM_RECORDS,
+    engine_settings,
+    learn_from_decisions,
+    load_model,
+    save_model,
+    train_model,
+)
+from crmhub.match.recompute import recompute, survivorship_config
 from crmhub.store import Master
-from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
+from crmhub.store.models import (
+    AuditEvent,
+    GoldenRecord,
+    MatchCandidate,
+    Quarantine,
+    SourceRecord,
+    Xref,
+)
 from crmhub.store.types import utcnow
+from crmhub_dedupe.incremental import Thresholds, match_incremental
+from crmhub_dedupe.matcher import IncrementalMatcher
+from crmhub_dedupe.normalize import normalize_frame
+from crmhub_dedupe.validate import validate_canonical
+
+ProgressFn = Callable[[str], None]
 
 
 @dataclass
@@ -30,6 +55,10 @@ class MatchSummary:
     """What one match run did."""
 
     records: int = 0
+    changed: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+    flagged: int = 0
     clusters: int = 0
     merged_records: int = 0
     golden_created: int = 0
@@ -40,7 +69,11 @@ class MatchSummary:
     candidates: int = 0
     related_linked: int = 0
     related_orphans: int = 0
-    engine: str = "exact"
+    model_trained: bool = False
+    model: str = "stored"
+    learned_from: int = 0
+    engine: str = "fellegi-sunter"
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -53,10 +86,34 @@ def new_master_id() -> str:
     return "M" + uuid.uuid4().hex[:15].upper()
 
 
-def run_match(project: Project, master: Master, run_id: int) -> MatchSummary:
-    """Match every active customer record into the master, in one transaction."""
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _record(row: Any) -> dict[str, Any]:
+    canonical = dict(row.canonical or {})
+    canonical["record_id"] = str(row.id)
+    canonical["source"] = row.source
+    if not isinstance(canonical.get("updated_at"), str):
+        canonical["updated_at"] = _iso(row.last_seen)
+    return canonical
+
+
+def run_match(
+    project: Project,
+    master: Master,
+    run_id: int,
+    *,
+    full: bool = False,
+    learn: bool = False,
+    progress: ProgressFn | None = None,
+) -> MatchSummary:
+    """Match new and changed customer records into the master, in one transaction."""
+    say = progress or (lambda _text: None)
     summary = MatchSummary()
+    settings = engine_settings(project)
     priorities = {name: s.priority for name, s in project.config.sources.items()}
+    rules = survivorship_config(priorities, project.config.matching.survivorship)
     with master.session() as s:
         rows = s.execute(
             select(
@@ -64,6 +121,7 @@ def run_match(project: Project, master: Master, run_id: int) -> MatchSummary:
                 SourceRecord.source,
                 SourceRecord.canonical,
                 SourceRecord.last_seen,
+                SourceRecord.match_state,
             )
             .where(
                 SourceRecord.entity == "customer",
@@ -72,79 +130,241 @@ def run_match(project: Project, master: Master, run_id: int) -> MatchSummary:
             )
             .order_by(SourceRecord.id)
         ).all()
+        xref = dict(
+            s.execute(
+                select(Xref.source_record_id, Xref.master_id)
+                .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
+                .where(SourceRecord.entity == "customer")
+            ).all()
+        )
+        deleted = [
+            str(rid)
+            for (rid,) in s.execute(
+                select(SourceRecord.id)
+                .join(Xref, Xref.source_record_id == SourceRecord.id)
+                .where(SourceRecord.entity == "customer", SourceRecord.deleted.is_(True))
+            )
+        ]
         summary.records = len(rows)
-        labels = cluster_exact([r.canonical for r in rows])
-        clusters: dict[int, list[Any]] = defaultdict(list)
-        for row, label in zip(rows, labels, strict=True):
-            clusters[label].append(row)
-        summary.clusters = len(clusters)
-        summary.merged_records = sum(len(m) for m in clusters.values() if len(m) > 1)
-        _persist(s, clusters, priorities, run_id, summary)
+        summary.deleted = len(deleted)
+
+        # validate: records that fail hard go to quarantine and are not matched
+        say(f"validating {len(rows):,} customer records")
+        records = [_record(r) for r in rows]
+        checked = validate_canonical(records)
+        bad = ~np.asarray(checked.valid_mask, dtype=bool)
+        if bad.any():
+            _quarantine(s, rows, checked, bad, run_id, summary)
+        keep = [rec for rec, is_bad in zip(records, bad.tolist(), strict=True) if not is_bad]
+        kept_rows = [row for row, is_bad in zip(rows, bad.tolist(), strict=True) if not is_bad]
+
+        say(f"normalizing {len(keep):,} records")
+        normalized = normalize_frame(keep)
+        frame = normalized.frame
+        summary.flagged = int(sum(1 for f in frame["flags"] if f)) if "flags" in frame else 0
+
+        model = None if full else load_model(s, settings)
+        if model is None:
+            say("estimating match weights (EM, or the default model for small data)")
+            model, how = train_model(frame, settings, custom=bool(project.config.matching.engine))
+            summary.model_trained = True
+            summary.model = how
+            if how == "default":
+                summary.notes.append(
+                    f"{len(frame):,} records are too few to estimate weights (EM needs "
+                    f"{MIN_EM_RECORDS:,}); the engine's default model is used until then"
+                )
+        matcher = IncrementalMatcher(settings, model)
+        decided = [
+            (str(c.left_record_id), str(c.right_record_id), c.status == "approved")
+            for c in s.scalars(
+                select(MatchCandidate).where(MatchCandidate.status.in_(("approved", "rejected")))
+            )
+        ]
+        if learn:
+            model, summary.learned_from = learn_from_decisions(model, matcher, frame, decided)
+            matcher = IncrementalMatcher(settings, model)
+        if summary.model_trained or learn:
+            save_model(s, model, run_id)
+
+        ids = frame["record_id"].to_numpy(dtype=object)
+        previous = np.array([xref.get(int(i)) for i in ids], dtype=object)
+        had_master = np.array([p is not None for p in previous], dtype=bool)
+        pending = np.array(
+            [r.match_state == "pending" or r.id not in xref for r in kept_rows], dtype=bool
+        )
+        changes_mask = np.ones(len(frame), dtype=bool) if full else pending
+        base = frame.loc[had_master].copy()
+        base["master_id"] = previous[had_master]
+        changes = frame.loc[changes_mask].reset_index(drop=True)
+        summary.changed = int(changes_mask.sum())
+        goldens = {g.master_id: g for g in s.scalars(select(GoldenRecord))}
+        created = {mid: _iso(g.created_at) for mid, g in goldens.items()}
+        for mid in set(base["master_id"]):
+            created.setdefault(mid, _iso(utcnow()))
+
+        say(f"matching {len(changes):,} new or changed records against {len(base):,}")
+        result = match_incremental(
+            base.reset_index(drop=True),
+            changes,
+            block=matcher.block,
+            score=matcher.score,
+            master_created=created,
+            approved=[(a, b) for a, b, ok in decided if ok],
+            rejected=[(a, b) for a, b, ok in decided if not ok],
+            thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
+            new_master_id=new_master_id,
+        )
+        say("writing golden records")
+        _persist(s, result, goldens, run_id, summary)
+        touched = set(result.recompute) | set(result.new_masters)
+        # Deleted records leave their master; recompute retires a master left empty. They
+        # are not in the frames (only live records are normalized), so the hub does this.
+        for x in s.scalars(
+            select(Xref).where(Xref.source_record_id.in_([int(d) for d in deleted]))
+        ):
+            touched.add(x.master_id)
+            s.delete(x)
+        s.flush()
+        counts = recompute(s, touched, priorities, run_id=run_id, config=rules)
+        summary.golden_updated = counts["updated"] - summary.golden_created
+        summary.golden_unchanged = counts["unchanged"]
+        summary.golden_retired += counts["retired"]
+        _candidates(s, result.review, matcher, frame, run_id, summary)
+        s.execute(
+            update(SourceRecord)
+            .where(SourceRecord.entity == "customer", SourceRecord.match_state == "pending")
+            .values(match_state="matched")
+        )
+        summary.clusters = (
+            s.scalar(select(func.count()).where(GoldenRecord.status == "active")) or 0
+        )
+        summary.merged_records = _merged_records(s)
         _link_related(s, run_id, summary)
     return summary
 
 
+def _merged_records(s: Session) -> int:
+    sizes = s.execute(
+        select(func.count())
+        .select_from(Xref)
+        .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
+        .where(SourceRecord.entity == "customer", SourceRecord.deleted.is_(False))
+        .group_by(Xref.master_id)
+        .having(func.count() > 1)
+    ).all()
+    return int(sum(n for (n,) in sizes))
+
+
+def _quarantine(
+    s: Session, rows: Sequence[Any], checked: Any, bad: Any, run_id: int, summary: MatchSummary
+) -> None:
+    issues = checked.quarantined()
+    reasons: dict[int, list[dict[str, Any]]] = {}
+    for issue in issues.itertuples(index=False):
+        reasons.setdefault(int(issue.position), []).append(
+            {"code": issue.code, "field": issue.field, "message": issue.message}
+        )
+        summary.quarantine_by_reason[issue.code] = (
+            summary.quarantine_by_reason.get(issue.code, 0) + 1
+        )
+    for position in np.flatnonzero(bad).tolist():
+        row = rows[position]
+        s.execute(
+            update(SourceRecord).where(SourceRecord.id == row.id).values(status="quarantined")
+        )
+        s.add(
+            Quarantine(
+                source=row.source,
+                stream="",
+                source_key=None,
+                source_record_id=row.id,
+                stage="validation",
+                reasons=reasons.get(
+                    position, [{"code": "invalid", "field": None, "message": "invalid"}]
+                ),
+                payload=row.canonical,
+                run_id=run_id,
+            )
+        )
+        summary.quarantined += 1
+
+
 def _persist(
     s: Session,
-    clusters: dict[int, list[Any]],
-    priorities: dict[str, int],
+    result: Any,
+    goldens: dict[str, GoldenRecord],
     run_id: int,
     summary: MatchSummary,
 ) -> None:
-    xrefs = {x.source_record_id: x for x in s.scalars(select(Xref))}
-    goldens = {g.master_id: g for g in s.scalars(select(GoldenRecord))}
-    claimed: set[str] = set()
     now = utcnow()
-    live: set[str] = set()
-    for members in clusters.values():
-        existing = {xrefs[m.id].master_id for m in members if m.id in xrefs}
-        candidates = sorted(
-            (goldens[mid] for mid in existing if mid in goldens and mid not in claimed),
-            key=lambda g: (g.created_at, g.id),
-        )
-        if candidates:
-            golden = candidates[0]
-            for loser in candidates[1:]:
-                _redirect(s, loser, golden.master_id, run_id)
-                summary.masters_merged += 1
-                claimed.add(loser.master_id)
-        else:
-            golden = GoldenRecord(master_id=new_master_id(), created_at=now, version=0)
+    for master_id in result.new_masters:
+        if master_id not in goldens:
+            golden = GoldenRecord(master_id=master_id, created_at=now, version=0, status="active")
             s.add(golden)
-            goldens[golden.master_id] = golden
+            goldens[master_id] = golden
             summary.golden_created += 1
-        claimed.add(golden.master_id)
-        live.add(golden.master_id)
-        was_new = not golden.version
-        if apply_golden(golden, members, priorities, now):
-            if not was_new:
-                summary.golden_updated += 1
-        else:
-            summary.golden_unchanged += 1
-        method = "auto" if len(members) > 1 else "new"
-        for m in members:
-            x = xrefs.get(m.id)
-            if x is None:
-                s.add(
-                    Xref(
-                        source_record_id=m.id,
-                        master_id=golden.master_id,
-                        method=method,
-                        score=1.0,
-                        matched_at=now,
-                        run_id=run_id,
-                    )
+    s.flush()
+    rows = (
+        {
+            x.source_record_id: x
+            for x in s.scalars(
+                select(Xref).where(Xref.source_record_id.in_([int(r) for r in result.assignments]))
+            )
+        }
+        if result.assignments
+        else {}
+    )
+    for record_id, master_id in result.assignments.items():
+        rid = int(record_id)
+        x = rows.get(rid)
+        method = "auto"
+        if x is None:
+            s.add(
+                Xref(
+                    source_record_id=rid,
+                    master_id=master_id,
+                    method=method,
+                    matched_at=now,
+                    run_id=run_id,
                 )
-            elif x.master_id != golden.master_id:
-                x.master_id = golden.master_id
-                x.method = method
-                x.matched_at = now
-                x.run_id = run_id
-    for master_id, golden in goldens.items():
-        if master_id not in live and golden.status == "active":
+            )
+        elif x.master_id != master_id:
+            x.master_id = master_id
+            x.matched_at = now
+            x.run_id = run_id
+    for loser, survivor in result.merges:
+        merged = goldens.get(loser)
+        if merged is None:
+            continue
+        golden = merged
+        before = {"status": golden.status, "merged_into": golden.merged_into}
+        golden.status = "merged"
+        golden.merged_into = survivor
+        golden.version += 1
+        golden.updated_at = now
+        summary.masters_merged += 1
+        s.add(
+            AuditEvent(
+                actor="matcher",
+                action="merge",
+                master_id=loser,
+                before=before,
+                after={"status": "merged", "merged_into": survivor},
+                run_id=run_id,
+            )
+        )
+    for record_id in result.removed:
+        x = s.scalar(select(Xref).where(Xref.source_record_id == int(record_id)))
+        if x is not None:
+            s.delete(x)
+    for master_id in result.retired:
+        retired = goldens.get(master_id)
+        if retired is not None and retired.status == "active":
+            golden = retired
             golden.status = "retired"
-            golden.updated_at = now
             golden.version += 1
+            golden.updated_at = now
             summary.golden_retired += 1
             s.add(
                 AuditEvent(
@@ -156,29 +376,68 @@ def _persist(
                     run_id=run_id,
                 )
             )
-    s.execute(
-        update(SourceRecord)
-        .where(SourceRecord.entity == "customer", SourceRecord.match_state == "pending")
-        .values(match_state="matched")
-    )
 
 
-def _redirect(s: Session, loser: GoldenRecord, survivor: str, run_id: int) -> None:
-    before = {"status": loser.status, "merged_into": loser.merged_into}
-    loser.status = "merged"
-    loser.merged_into = survivor
-    loser.version += 1
-    loser.updated_at = utcnow()
-    s.add(
-        AuditEvent(
-            actor="matcher",
-            action="merge",
-            master_id=loser.master_id,
-            before=before,
-            after={"status": "merged", "merged_into": survivor},
-            run_id=run_id,
+def _candidates(
+    s: Session,
+    review: pd.DataFrame,
+    matcher: IncrementalMatcher,
+    frame: pd.DataFrame,
+    run_id: int,
+    summary: MatchSummary,
+) -> None:
+    if review is None or len(review) == 0:
+        return
+    row_of = {rid: k for k, rid in enumerate(frame["record_id"].tolist())}
+    pairs = []
+    for rec in review.to_dict("records"):
+        # Stored with the lower record id on the left, as steward splits store them.
+        left_id, right_id = int(rec["left_id"]), int(rec["right_id"])
+        masters = (str(rec["left_master_id"]), str(rec["right_master_id"]))
+        if left_id > right_id:
+            left_id, right_id, masters = right_id, left_id, masters[::-1]
+        if str(left_id) in row_of and str(right_id) in row_of:
+            pairs.append((left_id, right_id, float(rec["probability"]), masters[0], masters[1]))
+    if not pairs:
+        return
+    left = np.array([row_of[str(p[0])] for p in pairs], dtype=np.int64)
+    right = np.array([row_of[str(p[1])] for p in pairs], dtype=np.int64)
+    explanations = matcher.explain(frame, left, right)
+    existing = {
+        (c.left_record_id, c.right_record_id): c
+        for c in s.scalars(
+            select(MatchCandidate).where(MatchCandidate.left_record_id.in_([p[0] for p in pairs]))
         )
-    )
+    }
+    for (a, b, probability, left_master, right_master), lines in zip(
+        pairs, explanations, strict=True
+    ):
+        weight = float(sum(line["weight"] for line in lines))
+        current = existing.get((a, b))
+        if current is None:
+            s.add(
+                MatchCandidate(
+                    left_record_id=a,
+                    right_record_id=b,
+                    left_master_id=left_master,
+                    right_master_id=right_master,
+                    score=probability,
+                    match_weight=weight,
+                    comparison=lines,
+                    status="pending",
+                    version=1,
+                    run_id=run_id,
+                )
+            )
+            summary.candidates += 1
+        elif current.status == "pending":
+            current.score = probability
+            current.match_weight = weight
+            current.comparison = lines
+            current.left_master_id = left_master
+            current.right_master_id = right_master
+            current.version += 1
+            summary.candidates += 1
 
 
 def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
@@ -222,7 +481,6 @@ def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
                     source_record_id=row.id,
                     master_id=linked,
                     method="rule",
-                    score=None,
                     matched_at=now,
                     run_id=run_id,
                 )

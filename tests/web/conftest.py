@@ -30,10 +30,12 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project.configure(
         [
             schema(),
+            # distinct people, put in the review queue by hand below
             record(id=1, first="Jan", last="Jansen", email="jan@example.nl"),
-            record(id=2, first="Johannes", last="Jansen", email="j.jansen@work.nl"),
+            record(id=2, first="Piet", last="Pietersen", email="piet@work.nl"),
             record(id=3, first="राहुल", last="शर्मा", email="rahul@example.in"),
-            record(id=4, first="Rahul", last="Sharma", email="r.sharma@example.in"),
+            record(id=4, first="Priya", last="Patel", email="priya@example.in"),
+            # the same record twice: the matcher merges them
             record(id=5, first="Jürgen", last="Müller", email="jm@example.de"),
             record(id=6, first="Jürgen", last="Müller", email="jm@example.de"),
         ]
