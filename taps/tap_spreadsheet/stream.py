@@ -108,7 +108,9 @@ class SpreadsheetStream(Stream):
             all_selected = all(
                 mask.get(("properties", name), True) for name in self.schema["properties"]
             )
-            self._fast_path = writer_ok and maps_ok and all_selected
+            # ACTIVATE_VERSION needs the version on every record: the SDK's path adds it.
+            versioned = bool(self.emit_activate_version_messages)
+            self._fast_path = writer_ok and maps_ok and all_selected and not versioned
         return self._fast_path
 
     def _sync_records(

@@ -178,3 +178,23 @@ def test_discovery_file_error_is_one_line(tmp_path: Path, caplog: pytest.LogCapt
     lines = [m for m in caplog.messages if "discovery stopped:" in m]
     assert len(lines) == 1
     assert f"file '{path}': the workbook is corrupt or truncated" in lines[0]
+
+
+def test_activate_version_records_carry_the_version(tmp_path: Path) -> None:
+    path = write_text(
+        tmp_path / "klanten.csv",
+        [english_text_row(r) for r in ROWS],
+        delimiter=",",
+        encoding="utf-8",
+    )
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"files": [{"path": str(path)}], "emit_activate_version_messages": True})
+    )
+    result = run("--config", str(config))
+    assert result.exit_code == 0, result.output
+    out = messages(result.stdout)
+    version = next(m["version"] for m in out if m["type"] == "ACTIVATE_VERSION")
+    records = [m for m in out if m["type"] == "RECORD"]
+    assert len(records) == len(ROWS)
+    assert all(m["version"] == version for m in records)
