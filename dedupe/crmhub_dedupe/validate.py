@@ -30,7 +30,6 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from crmhub_dedupe.normalize._input import (
-    ADDRESS_FIELDS,
     LIST_FIELDS,
     SCALAR_FIELDS,
     ObjectArray,
@@ -400,4 +399,3 @@ def _empty() -> pd.DataFrame:
 
 
 __all__ = ["VALID_KINDS", "ValidationResult", "canonical_schema", "validate_canonical"]
-_ = ADDRESS_FIELDS  # the address sub-fields are checked by normalize_frame (country, postcode)
