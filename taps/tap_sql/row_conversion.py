@@ -46,6 +46,16 @@ def _datetime(value: Any) -> Any:
 def _date(value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
+    if isinstance(value, str):
+        # Text read from a date column (SQLite): ISO text is normalized; anything else is
+        # kept as written, so the hub's mapping or quarantine can say what is wrong with it.
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if len(value) <= 10:
+            return parsed.date().isoformat()
+        return _datetime(parsed)
     return value
 
 

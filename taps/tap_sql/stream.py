@@ -39,6 +39,9 @@ _MYSQL = ("mysql", "mariadb")
 _NULLS_LAST_BY_DEFAULT = ("postgresql", "oracle")
 
 
+_DATE_FORMATS = ("date", "date-time", "time")
+
+
 @dataclass
 class ReadPlan:
     """What one sync of a stream reads: the source, its columns and how to convert them."""
@@ -143,6 +146,10 @@ class TapSQLStream(SQLStream):
                 source, charsets = self._query_source(query_name)
         return self._plan(source, charsets)
 
+    @property
+    def _lenient_dates(self) -> bool:
+        return bool(self.tap_connector.backend == "sqlite")
+
     def _plan(self, source: sa.FromClause, server_charsets: dict[str, str]) -> ReadPlan:
         schema_props: dict[str, Any] = self.schema["properties"]
         selected = [n for n in self.get_selected_schema()["properties"] if n != ROW_ERROR_PROPERTY]
@@ -186,7 +193,13 @@ class TapSQLStream(SQLStream):
                     select.append(self._raw_bytes(column, where))
                     text_codecs.append((name, codec))
                     continue
-            select.append(column)
+            keyed = name in self.primary_keys or name == self.replication_key
+            if self._lenient_dates and not keyed and prop.get("format") in _DATE_FORMATS:
+                # SQLite keeps any text in a DATE column and SQLAlchemy's date parser raises
+                # on text that is not ISO: read the text, the converter normalizes it.
+                select.append(sa.type_coerce(column, sa.String).label(name))
+            else:
+                select.append(column)
             if is_text_column(prop):
                 # SQLite / SQL_ASCII hand over bytes; custom-query columns of unknown type
                 # are declared strings, so their values are turned into text.

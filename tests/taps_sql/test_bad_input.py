@@ -168,3 +168,35 @@ def test_bad_url(tmp_path: Path) -> None:
     assert "not a SQLAlchemy URL" in message
     message = _raises({"sqlalchemy_url": "nosuchdb://u:pw@h/d"}, TapSQLConfigurationError)
     assert "no SQLAlchemy dialect or driver" in message and "pw" not in message.split("driver")[1]
+
+
+def test_sqlite_date_column_with_text_that_is_no_date(tmp_path: Path) -> None:
+    """SQLite stores any text in a DATE column; the row is emitted, the text kept as written."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    db = tmp_path / "erp.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, born DATE, seen TIMESTAMP)")
+        conn.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?)",
+            [(1, "1980-12-31", "2024-01-02 10:00:00"), (2, "31-02-1980", "not a time")],
+        )
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqlalchemy_url": f"sqlite:///{db}"}))
+    tap = str(Path(sys.executable).parent / "tap-sql")
+    done = subprocess.run(
+        [tap, "--config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [
+        json.loads(line)["record"]
+        for line in done.stdout.splitlines()
+        if line.startswith('{"type":"RECORD"') or '"type": "RECORD"' in line
+    ]
+    by_id = {r["id"]: r for r in records}
+    assert by_id[1]["born"] == "1980-12-31"
+    assert by_id[1]["seen"].startswith("2024-01-02T10:00:00")
+    assert by_id[2]["born"] == "31-02-1980" and by_id[2]["seen"] == "not a time"
