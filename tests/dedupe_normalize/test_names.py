@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from crmhub_dedupe.normalize import canonical_given, parse_person_name
 from crmhub_dedupe.normalize._reference import read_table
+from crmhub_dedupe.normalize.names import family_variant_table
 from crmhub_dedupe.normalize.nicknames import nickname_table
 from crmhub_dedupe.normalize.text import fold
 
@@ -121,3 +122,17 @@ def test_garbage_names_never_raise(full: str, given: str, family: str) -> None:
     name = parse_person_name(full, given=given, family=family)
     for value in (name.given, name.family, name.full_name, name.family_alt):
         assert value is None or value.isascii()
+
+
+@pytest.mark.parametrize(
+    ("devanagari", "latin"),
+    [("कपूर", "Kapoor"), ("तिवारी", "Tiwari"), ("अग्रवाल", "Agarwal"), ("श्रीवास्तव", "Srivastava"),
+     ("पांडे", "Pandey"), ("सक्सेना", "Saxena"), ("मुखर्जी", "Mukherjee"), ("वर्मा", "Verma")],
+)  # fmt: skip
+def test_family_spelling_variants_meet(devanagari: str, latin: str) -> None:
+    assert parse_person_name(family=devanagari).family == parse_person_name(family=latin).family
+
+
+def test_family_variant_table_has_no_chains() -> None:
+    table = family_variant_table()
+    assert table and not {v: c for v, c in table.items() if c in table}

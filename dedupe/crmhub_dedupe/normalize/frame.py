@@ -30,6 +30,7 @@ from crmhub_dedupe.normalize.names import (
     _parse_full,
     _parse_given,
     _particles,
+    canonical_family,
     given_keys,
     phonetic,
 )
@@ -203,6 +204,8 @@ class _Builder:
                     given_raw[row], given_particle[row] = pg.key, pg.particle
                 if whole or no_family[row]:
                     family[row], family_alt[row], family_particle[row] = pf.key, pf.alt, pf.particle
+        family = _map(family, canonical_family)
+        family_alt = _map(family_alt, canonical_family)
         particle_field = _map(s["name_particle"], _particle_key)
         self.columns["particle"] = _first_present(particle_field, family_particle, given_particle)
         k_codes, keys = _distinct(given_raw, given_keys)

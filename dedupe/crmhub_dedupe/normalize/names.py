@@ -2,6 +2,8 @@
 
 Keys are folded (:func:`~crmhub_dedupe.normalize.text.fold`). ``family_alt`` is the family
 name under German rules (Müller -> mueller), equal to ``family`` when they do not differ.
+Family keys also get common spelling variants unified (``reference/family_variants.csv``:
+"kapur" -> "kapoor"), so a Devanagari कपूर meets a Latin Kapoor.
 
 Parsing a one-field name (``full_name``): prefix titles (Dr., Herr, Mevr., Shri, Smt. ...)
 and suffixes (Jr., PhD ...) are removed; "Family, Given" order is recognised by its comma;
@@ -217,6 +219,24 @@ def _parse_full(text: str) -> tuple[_Given, _Family]:
     )
 
 
+@functools.cache
+def family_variant_table() -> dict[str, str]:
+    """Folded family-name spelling variant -> canonical spelling (reference/family_variants.csv)."""
+    table: dict[str, str] = {}
+    for row in read_table("family_variants.csv"):
+        variant, canonical = fold(row["variant"]), fold(row["canonical"])
+        if variant and canonical:
+            table[variant] = canonical
+    return table
+
+
+@functools.lru_cache(maxsize=131072)
+def canonical_family(key: str) -> str:
+    """Map every word of a folded family key to its canonical spelling ("kapur" -> "kapoor")."""
+    table = family_variant_table()
+    return " ".join(table.get(token, token) for token in key.split())
+
+
 @functools.lru_cache(maxsize=131072)
 def given_keys(given_raw: str) -> tuple[str, str, str, str]:
     """(canonical given, first initial, all initials, metaphone) of a folded given-name key."""
@@ -287,7 +307,9 @@ def _assemble(
     particle_key = particle_key or family_part.particle or given_part.particle
     prefixes = [p for p in [fold(_text(prefix)), *given_part.prefix] if p]
     suffixes = [s for s in [fold(_text(suffix)), *family_part.suffix] if s]
-    given_raw, family_key = given_part.key, family_part.key
+    given_raw = given_part.key
+    family_key = canonical_family(family_part.key) if family_part.key else None
+    family_alt = canonical_family(family_part.alt) if family_part.alt else None
     canonical = initial = initials = given_ph = None
     if given_raw:
         canonical, initial, initials, given_ph = given_keys(given_raw)
@@ -298,7 +320,7 @@ def _assemble(
         given_initial=initial,
         initials=initials,
         family=family_key,
-        family_alt=family_part.alt if family_key else None,
+        family_alt=family_alt if family_key else None,
         particle=particle_key,
         prefix=" ".join(dict.fromkeys(prefixes)) or None,
         suffix=" ".join(dict.fromkeys(suffixes)) or None,
