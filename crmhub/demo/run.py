@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,7 @@ def run_demo(
             for reason in raw or []:
                 reasons[reason.get("code", "?")] += 1
     status = status_counts(ctx)
+    quality = _quality(master, parts, data.truth)
     summary = {
         "folder": str(root),
         "generated": {
@@ -88,6 +90,7 @@ def run_demo(
         "ingest": outcome.results,
         "match": matched.as_dict(),
         "quarantine_by_reason": dict(reasons),
+        "quality_vs_truth": quality,
         "status": status,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -96,6 +99,45 @@ def run_demo(
     else:
         _print_summary(summary)
     return summary
+
+
+# The source key each writer gives the i-th record (1-based) of its source.
+SOURCE_KEYS: dict[str, Callable[[int], str]] = {
+    "webshop": lambda i: str(10000 + i),
+    "erp": str,
+    "legacy": lambda i: str(500000 + i),
+}
+
+
+def _quality(
+    master: Any, parts: dict[str, list[dict[str, Any]]], truth: dict[str, str]
+) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of the master against the generator's truth."""
+    from crmhub.store.models import SourceRecord, Xref
+    from crmhub.synthetic import pairwise_score
+
+    generated = {
+        (source, SOURCE_KEYS[source](i)): rec["record_id"]
+        for source, recs in parts.items()
+        for i, rec in enumerate(recs, 1)
+    }
+    predicted: dict[str, str] = {}
+    with master.session() as s:
+        for source, key, master_id in s.execute(
+            select(SourceRecord.source, SourceRecord.source_key, Xref.master_id)
+            .join(Xref, Xref.source_record_id == SourceRecord.id)
+            .where(SourceRecord.entity == "customer")
+        ):
+            record_id = generated.get((source, key))
+            if record_id is not None:
+                predicted[record_id] = master_id
+    score = pairwise_score(predicted, {k: v for k, v in truth.items() if k in predicted})
+    return {
+        "precision": round(score.precision, 4),
+        "recall": round(score.recall, 4),
+        "f1": round(score.f1, 4),
+        "records_scored": len(predicted),
+    }
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -116,11 +158,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
     total = sum(reasons.values())
     detail = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())) or "none"
     click.echo(f"quarantine:     {total:,} records kept with reasons ({detail})")
-    click.echo(f"generated:      {summary['generated']['true_duplicates']:,} true duplicates")
+    q = summary["quality_vs_truth"]
+    click.echo(
+        f"quality:        pairwise precision {q['precision']:.3f}, recall {q['recall']:.3f}, "
+        f"F1 {q['f1']:.3f} against the generator's truth "
+        f"({summary['generated']['true_duplicates']:,} true duplicates)"
+    )
+    folder = summary["folder"]
     click.echo("")
-    click.echo(f"done in {summary['seconds']} s. The project is {summary['folder']}/crmhub.yml;")
-    click.echo(f"  try: crmhub -p {summary['folder']} status")
-    click.echo(f"       crmhub -p {summary['folder']} runs")
+    click.echo(f"done in {summary['seconds']} s. The project is {folder}/crmhub.yml; try:")
+    click.echo(f"  crmhub -p {folder} status")
+    click.echo(f"  crmhub -p {folder} review list")
+    click.echo(f"  crmhub -p {folder} golden export -o golden.csv")
+    click.echo("the steward review app on this master:")
+    click.echo(f"  crmhub -p {folder} users add steward --role steward")
+    click.echo(f"  crmhub -p {folder} serve      # then open http://127.0.0.1:8765/")
 
 
 __all__ = ["run_demo"]

@@ -28,6 +28,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     # the demo breaks some records on purpose: an impossible date, a corrupt COMP-3 field
     assert summary["quarantine_by_reason"].get("invalid_date", 0) >= 1
     assert summary["quarantine_by_reason"].get("source_unreadable", 0) >= 1
+    assert summary["quality_vs_truth"]["f1"] > 0.9, summary["quality_vs_truth"]
     match = summary["match"]
     assert match["records"] > match["clusters"] > 0, "duplicates were merged"
     assert match["related_linked"] > 0 and match["related_orphans"] == 0
