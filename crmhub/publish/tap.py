@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from sqlalchemy import inspect
 
@@ -35,7 +36,7 @@ class MasterStream(Stream):
 
     # Records are built from typed master rows already; conforming nested values again
     # per record would cost more than the rest of the tap.
-    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     key_field: ClassVar[str] = ""
 
     def __init__(self, tap: TapCrmhub, name: str, schema: dict[str, Any]) -> None:
@@ -98,6 +99,8 @@ class TapCrmhub(Tap):
     """The crmhub master as a Singer tap."""
 
     name = "tap-crmhub"
+    # msgspec serializes records several times faster than the default JSON writer.
+    message_writer_class = MsgSpecWriter
     config_jsonschema = th.PropertiesList(
         th.Property(
             "master_url",
