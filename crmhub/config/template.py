@@ -24,7 +24,7 @@ sources:
     config:
       files:
         - path: data/webshop_customers.csv
-          stream: customers
+          stream_name: customers
           primary_keys: [customer_id]
     streams:
       customers:
