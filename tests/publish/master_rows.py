@@ -23,7 +23,10 @@ PERSON = {
 ORGANIZATION = {"kind": "organization", "organization_name": "Nair Traders Pvt. Ltd."}
 RELATED = {
     "order": ("orders", {"order_number": "O-1", "total_amount": "10.00", "lines": [{"sku": "X"}]}),
-    "interaction": ("calls", {"channel": "phone", "subject": "Welcome call"}),
+    "interaction": (
+        "calls",
+        {"channel": "phone", "subject": "Welcome call", "occurred_at": "2026-11-20T09:30:00Z"},
+    ),
     "ticket": ("cases", {"ticket_number": "T-1", "status": "open", "subject": "Refund"}),
 }
 
