@@ -52,17 +52,26 @@ class CrmhubGroup(click.Group):
     help="crmhub.yml (or its folder); default: found in this folder or a parent.",
 )
 @click.option("--verbose", "-v", count=True, help="More output; -vv for debug, with tracebacks.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="CRMHUB_LOG_FORMAT",
+    help="Log lines on stderr and in run log files as text or as JSON objects.",
+)
 @click.version_option(__version__, prog_name="crmhub")
 @click.pass_context
-def main(ctx: click.Context, project: Path | None, verbose: int) -> None:
+def main(ctx: click.Context, project: Path | None, verbose: int, log_format: str) -> None:
     """crmhub: customer data from many sources into one master, and on to any CRM."""
-    masking = configure(verbose)
+    masking = configure(verbose, log_format=log_format)
     ctx.obj = CliContext(project_path=project, verbose=verbose, masking=masking)
 
 
 def _register() -> None:
     from crmhub.cli import (
         db_cmd,
+        dedupe_cmd,
         demo_cmd,
         export_cmd,
         ingest_cmd,
@@ -71,7 +80,9 @@ def _register() -> None:
         publish_cmd,
         review_cmd,
         runs_cmd,
+        schedule_cmd,
         serve_cmd,
+        sync_cmd,
         users_cmd,
     )
 
@@ -80,7 +91,10 @@ def _register() -> None:
         demo_cmd,
         ingest_cmd,
         match_cmd,
+        dedupe_cmd,
         publish_cmd,
+        sync_cmd,
+        schedule_cmd,
         review_cmd,
         export_cmd,
         runs_cmd,

@@ -79,6 +79,56 @@ class TargetConfig(Strict):
     enabled: bool = True
 
 
+class ScheduleConfig(Strict):
+    """One scheduled job that `crmhub serve` runs (and `crmhub schedule show` exports)."""
+
+    cron: str = Field(description="cron expression, five fields (minute hour day month weekday)")
+    command: Literal["sync", "ingest", "match", "publish"] = Field(
+        default="sync", description="which crmhub command the schedule runs"
+    )
+    sources: list[str] = Field(default_factory=list, description="only these sources (sync)")
+    targets: list[str] = Field(default_factory=list, description="only these targets (sync)")
+    full: bool = Field(default=False, description="run with --full")
+    enabled: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from crmhub.sync.cron import check_cron
+
+        return check_cron(value)
+
+
+class WebhookConfig(Strict):
+    """A URL that gets the run summary as a JSON POST."""
+
+    url: str = Field(description="http(s) URL receiving the POST")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class EmailConfig(Strict):
+    """An SMTP server and the addresses that get the run summary."""
+
+    smtp_host: str = Field(description="SMTP server host name")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = Field(default=False, description="upgrade the connection with STARTTLS")
+    username: str | None = None
+    password: str | None = Field(default=None, description="use ${ENV_VAR}; masked in logs")
+    sender: str = Field(description="From address")
+    to: list[str] = Field(min_length=1, description="recipients")
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class NotificationsConfig(Strict):
+    """Who hears about sync runs: on failure always, on success when asked."""
+
+    on_success: bool = Field(default=False, description="also notify when a run succeeds")
+    on_partial: bool = Field(default=True, description="notify when some sources failed")
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    email: EmailConfig | None = None
+
+
 class ProjectConfig(Strict):
     """The whole project file."""
 
@@ -88,8 +138,10 @@ class ProjectConfig(Strict):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    schedules: dict[str, ScheduleConfig] = Field(default_factory=dict)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
-    @field_validator("sources", "targets")
+    @field_validator("sources", "targets", "schedules")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
