@@ -61,12 +61,11 @@ class FieldRule(BaseModel):
         return [self.from_] if isinstance(self.from_, str) else list(self.from_)
 
 
-def _rule(value: Any) -> FieldRule:
-    if isinstance(value, str):
-        return FieldRule.model_validate({"from": value})
-    if isinstance(value, list):
-        return FieldRule.model_validate({"from": value})
-    return FieldRule.model_validate(value)
+def _rule(value: Any) -> Any:
+    # Short forms become the object form; pydantic then validates it with the full key path.
+    if isinstance(value, str | list):
+        return {"from": value}
+    return value
 
 
 class MappingSpec(BaseModel):
