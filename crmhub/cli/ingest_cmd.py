@@ -6,17 +6,26 @@ import click
 
 from crmhub.cli.context import CliContext, Progress, emit_json, pass_ctx
 from crmhub.errors import CrmhubError
+from crmhub.ingest.remap import remap_source
 from crmhub.ingest.service import ingest_sources, source_names
 from crmhub.locking import run_lock
-from crmhub.runs import mark_abandoned_runs
+from crmhub.runs import mark_abandoned_runs, recorded_run
 
 
 @click.command("ingest")
 @click.argument("sources", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--wait", is_flag=True, help="Wait for another run to finish instead of failing.")
+@click.option(
+    "--remap",
+    is_flag=True,
+    help="Run no tap: re-apply the current mappings to the stored records (after fixing a "
+    "mapping; quarantined records that now map are released).",
+)
 @pass_ctx
-def ingest(ctx: CliContext, sources: tuple[str, ...], as_json: bool, wait: bool) -> None:
+def ingest(
+    ctx: CliContext, sources: tuple[str, ...], as_json: bool, wait: bool, remap: bool
+) -> None:
     """Run the taps of SOURCES (default: every enabled source) into the master.
 
     Incremental: each tap gets the Singer state saved by its last run. Re-running after a
@@ -31,6 +40,24 @@ def ingest(ctx: CliContext, sources: tuple[str, ...], as_json: bool, wait: bool)
         if len(names) > 1:
             click.secho(f"{name}: failed: {exc.render()}", err=True, fg="red")
 
+    if remap:
+        results = []
+        with run_lock(project.state_dir, wait=wait):
+            for name in names:
+                with recorded_run(master, "remap", target=name, args={"source": name}) as run:
+                    run.counts = {"streams": remap_source(project, master, name, run.id)}
+                results.append({"source": name, "run_id": run.id, **run.counts})
+        if as_json:
+            emit_json(results)
+        else:
+            for r in results:
+                for stream, c in r["streams"].items():
+                    click.echo(
+                        f"{r['source']}/{stream}: {c['changed']:,} re-mapped, "
+                        f"{c['unchanged']:,} unchanged, {c['quarantined']:,} still quarantined, "
+                        f"{c['quarantine_resolved']:,} released from quarantine"
+                    )
+        return
     with run_lock(project.state_dir, wait=wait):
         mark_abandoned_runs(master)
         outcome = ingest_sources(project, master, names, progress=Progress, on_error=report)

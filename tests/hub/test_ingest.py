@@ -228,3 +228,30 @@ def test_unreachable_database_url(project: Project) -> None:
         "cannot open the master database postgresql+psycopg://nobody@127.0.0.1:9/none"
         in result.output
     )
+
+
+def test_remap_releases_quarantined_records_without_running_the_tap(project: Project) -> None:
+    project.mapping = {
+        "key": "id",
+        "fields": {"given_name": "first", "birth_date": {"from": "born", "date": "%d-%m-%Y"}},
+    }
+    project.configure(
+        [
+            schema(fields=("id", "first", "born")),
+            record(id=1, first="Anna", born="31.12.1980"),
+            record(id=2, first="Kees", born="01-01-1970"),
+        ]
+    )
+    assert json.loads(project.cli("ingest", "--json").output)[0]["quarantined"] == 1
+    runs_before = len(project.invocations())
+    project.mapping["fields"]["birth_date"]["date"] = ["%d-%m-%Y", "%d.%m.%Y"]
+    project.configure([schema(fields=("id", "first", "born"))])
+    result = project.cli("ingest", "--remap", "--json")
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)[0]["streams"]["customers"]
+    assert counts["quarantine_resolved"] == 1 and counts["quarantined"] == 0
+    assert len(project.invocations()) == runs_before, "no tap ran"
+    assert rows(project, "SELECT status, match_state FROM source_record WHERE source_key='1'") == [
+        ("ok", "pending")
+    ]
+    assert rows(project, "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL") == [(0,)]
