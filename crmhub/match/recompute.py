@@ -52,14 +52,6 @@ def member_rows(session: Session, master_ids: Iterable[str]) -> dict[str, list[A
     return out
 
 
-def _updated(row: Any) -> str:
-    value = (row.canonical or {}).get("updated_at")
-    if isinstance(value, str):
-        return value
-    seen: datetime = row.last_seen
-    return seen.isoformat()
-
-
 def survivorship_config(
     priorities: Mapping[str, int], settings: Mapping[str, Any] | None = None
 ) -> SurvivorshipConfig:
@@ -75,11 +67,18 @@ def survivorship_config(
         ) from None
 
 
-def _record(row: Any) -> dict[str, Any]:
+def engine_record(row: Any) -> dict[str, Any]:
+    """A source record row as the engine takes it: canonical fields plus id, source, time.
+
+    ``updated_at`` is the source's own timestamp when the mapping gave one, else when the
+    hub last saw the record (survivorship's "most recent" needs one of them).
+    """
     canonical = dict(row.canonical or {})
     canonical["record_id"] = str(row.id)
     canonical["source"] = row.source
-    canonical.setdefault("updated_at", _updated(row))
+    if not isinstance(canonical.get("updated_at"), str):
+        seen: datetime = row.last_seen
+        canonical["updated_at"] = seen.isoformat()
     return canonical
 
 
@@ -95,7 +94,7 @@ def apply_golden(
     label = golden.master_id
     overrides = {label: dict(golden.overrides)} if golden.overrides else None
     built = survive(
-        [_record(m) for m in members], [label] * len(members), rules, overrides=overrides
+        [engine_record(m) for m in members], [label] * len(members), rules, overrides=overrides
     )[label]
     values = built.values
     digest = content_hash(values)

@@ -31,7 +31,7 @@ from crmhub.match.engine import (
     save_model,
     train_model,
 )
-from crmhub.match.recompute import recompute, survivorship_config
+from crmhub.match.recompute import engine_record, recompute, survivorship_config
 from crmhub.store import Master
 from crmhub.store.models import (
     AuditEvent,
@@ -90,15 +90,6 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def _record(row: Any) -> dict[str, Any]:
-    canonical = dict(row.canonical or {})
-    canonical["record_id"] = str(row.id)
-    canonical["source"] = row.source
-    if not isinstance(canonical.get("updated_at"), str):
-        canonical["updated_at"] = _iso(row.last_seen)
-    return canonical
-
-
 def run_match(
     project: Project,
     master: Master,
@@ -150,7 +141,7 @@ def run_match(
 
         # validate: records that fail hard go to quarantine and are not matched
         say(f"validating {len(rows):,} customer records")
-        records = [_record(r) for r in rows]
+        records = [engine_record(r) for r in rows]
         checked = validate_canonical(records)
         bad = ~np.asarray(checked.valid_mask, dtype=bool)
         if bad.any():
