@@ -248,6 +248,11 @@ def _collect(
         outcome.retry_list = ledger_counts(s, name).get("failed", 0)
     if data is not None:
         outcome.samples = data.get("samples") or {}
+    if not lines and data is None and not unreadable:
+        outcome.error = (
+            f"{name} wrote no results file and no report: the hub cannot tell what it accepted, "
+            "so every record is sent again next time (does the target support results_path?)"
+        )
     if unreadable:
         outcome.error = (
             f"{unreadable} unreadable line(s) in {files.results} (cut short by a crash?): "

@@ -92,3 +92,14 @@ def test_unknown_target_is_a_configuration_error(tmp_path: Path) -> None:
     assert "unknown target(s) nowhere" in result.output and "targets in crmhub.yml: crm" in (
         result.output
     )
+
+
+def test_target_without_results_file_is_reported_not_recorded(tmp_path: Path) -> None:
+    url = build_master(tmp_path / "master.db")
+    script = tmp_path / "silent_target.py"
+    script.write_text("import sys\nfor _ in sys.stdin:\n    pass\n")
+    _write_project(tmp_path, url, [sys.executable, str(script)], {})
+    result = CliRunner().invoke(main, ["-p", str(tmp_path), "publish"])
+    assert result.exit_code == 0, result.output
+    assert "wrote no results file" in result.output
+    assert _ledger(tmp_path / "master.db") == {}
