@@ -179,13 +179,18 @@ def publish_one(
                 },
             )
             offset = file_size(files.results)
-            pipe = run_pipe(
-                [*tap_command, "--config", str(tap_config)],
-                [*target_command, "--config", str(target_config)],
-                cwd=project.root,
-                tap_log=tap_log,
-                target_log=target_log,
-            )
+            try:
+                pipe = run_pipe(
+                    [*tap_command, "--config", str(tap_config)],
+                    [*target_command, "--config", str(target_config)],
+                    cwd=project.root,
+                    tap_log=tap_log,
+                    target_log=target_log,
+                )
+            except KeyboardInterrupt:
+                # Interrupted: keep what the target confirmed before it was stopped.
+                _collect(master, name, run.id, files, report, outcome, offset=offset)
+                raise
         finally:
             plugin_files.cleanup()
         outcome.seconds = round(pipe.seconds, 3)
