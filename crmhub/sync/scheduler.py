@@ -168,3 +168,19 @@ class Scheduler:
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_s):
             self.tick()
+
+
+def serve_scheduler(project: Project, master: Master) -> Scheduler | None:
+    """For ``crmhub serve``: a started scheduler when the project has enabled schedules.
+
+    Wiring (in the serve command): ``scheduler = serve_scheduler(project, master)`` before
+    ``uvicorn.run(...)``, ``scheduler.stop()`` after it; the app can show
+    ``schedule_status(project, master)`` (next and last runs) on its runs page.
+    """
+    if not any(s.enabled for s in project.config.schedules.values()):
+        return None
+    scheduler = Scheduler(project, default_runner(project, master))
+    scheduler.start()
+    for name, when in sorted(scheduler.due.items()):
+        log.warning("schedule %s: next run at %s (UTC)", name, when.isoformat())
+    return scheduler

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from crmhub.config import Project
-from crmhub.errors import CrmhubError, FatalError, RetriableError
+from crmhub.errors import CrmhubError, FatalError, MasterLockedError, RetriableError
 from crmhub.ingest.runner import load_state
 from crmhub.ingest.service import ingest_sources, source_names
 from crmhub.logs import MaskingFilter, run_log_file
@@ -150,6 +150,23 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def _database_error(exc: SQLAlchemyError, what: str) -> CrmhubError:
+    orig = getattr(exc, "orig", None)
+    text = (str(orig if orig is not None else exc).splitlines() or [type(exc).__name__])[0]
+    if "locked" in text or "could not obtain lock" in text:
+        return MasterLockedError(
+            f"{what}: the master database is locked by another process ({text})",
+            hint="wait for the other process to finish, or raise master.busy_timeout_s; "
+            "then re-run `crmhub sync`",
+        )
+    if "disk is full" in text or "No space left" in text:
+        return FatalError(
+            f"{what}: the disk is full ({text})",
+            hint="free disk space, then re-run `crmhub sync` (what was committed stays)",
+        )
+    return FatalError(f"{what}: database error: {text}", hint="re-run `crmhub sync` -v for details")
+
+
 def run_sync(
     project: Project,
     master: Master,
@@ -166,10 +183,46 @@ def run_sync(
 ) -> SyncResult:
     """Run one sync under the project lock and record it; raise when it failed or was partial.
 
-    The returned (or raised-with) result is also stored as the run's counts. Failing sources
-    or targets make the run ``partial`` (SyncPartialError, exit 75): the rest synced and the
-    next run retries them. A failing step makes it ``failed`` (SyncStepError, exit 70).
+    ``sources``/``targets`` limit the run (default: every enabled one); ``say`` hears each
+    step's name; ``schedule`` names the schedule that started it. The returned (or
+    raised-with, as ``error.result``) summary is also stored as the run's counts. Failing
+    sources or targets make the run ``partial`` (SyncPartialError, exit 75): the rest synced
+    and the next run retries them. A failing step makes it ``failed`` (SyncStepError, exit
+    70). A master that cannot be written at all (locked, disk full) is one clear error too.
     """
+    try:
+        return _run_sync(
+            project,
+            master,
+            sources=sources,
+            targets=targets,
+            full=full,
+            wait=wait,
+            masking=masking,
+            log_format=log_format,
+            say=say,
+            send_notifications=send_notifications,
+            schedule=schedule,
+        )
+    except SQLAlchemyError as exc:
+        raise _database_error(exc, "sync") from exc
+
+
+def _run_sync(
+    project: Project,
+    master: Master,
+    *,
+    sources: Sequence[str] = (),
+    targets: Sequence[str] = (),
+    full: bool = False,
+    wait: bool = False,
+    masking: MaskingFilter | None = None,
+    log_format: str = "text",
+    say: Callable[[str], None] | None = None,
+    send_notifications: bool = True,
+    schedule: str | None = None,
+) -> SyncResult:
+    """The sync itself (see :func:`run_sync`)."""
     tell = say or (lambda _text: None)
     source_list = source_names(project, sources)
     target_list = target_names(project, targets) if (targets or project.config.targets) else []
@@ -236,13 +289,15 @@ def _outcome_error(
 ) -> CrmhubError | None:
     if result.status == "failed":
         step = result.step(result.failed_step or "ingest")
-        err = SyncStepError(
+        err: CrmhubError = SyncStepError(
             f"sync run {result.run_id} failed at step {step.step}: {step.error}",
             step=step.step,
             retry=result.retry or sync_command(sources, targets, full),
             hint=f"fix the cause, then run `{result.retry}` (what was committed stays; "
             f"nothing is duplicated); log: {result.log_file}",
         )
+        if step.error and "locked" in step.error:
+            err.exit_code = MasterLockedError.exit_code  # waiting helps: a retriable failure
         return err
     if result.status == "partial":
         failed = [f"{s.step}: {', '.join(s.failed)}" for s in result.steps if s.failed]

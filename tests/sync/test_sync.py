@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from sync_project import SyncProject, people
@@ -122,6 +123,8 @@ def test_a_second_sync_exits_at_once_while_one_runs(project: SyncProject) -> Non
 
 
 def test_renamed_source_is_reported(project: SyncProject) -> None:
+    project.targets = {}
+    project.write()
     project.sync()
     project.sources = {"webshop": project.sources.pop("shop")}
     project.write()
@@ -140,3 +143,21 @@ def test_json_log_format_writes_json_lines(project: SyncProject) -> None:
     lines = [json.loads(x) for x in Path(log_path).read_text().splitlines()]
     assert any(x["message"].startswith("sync run") for x in lines)
     assert {"time", "level", "logger", "message"} <= set(lines[0])
+
+
+def test_master_locked_by_another_process_is_one_clear_retriable_error(
+    project: SyncProject,
+) -> None:
+    project.targets = {}
+    project.extra["master"] = {"url": "sqlite:///master.db", "busy_timeout_s": 0.5}
+    project.write()
+    assert project.cli("sync").exit_code == 0  # creates the master
+    holder = sqlite3.connect(project.root / "master.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        result = project.cli("sync")
+    finally:
+        holder.close()
+    assert result.exit_code == 75, result.output
+    assert "locked by another process" in result.output
+    assert "Traceback" not in result.output

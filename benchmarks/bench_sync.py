@@ -1,0 +1,176 @@
+"""`crmhub sync` on a project whose master holds N customer records: 1% changed, nothing changed.
+
+Builds a project in a folder (default ``.bench/sync-<N>``) with one source whose tap is a
+small generator process (N distinct customers, deterministic; ``--changed`` of them get a
+new email in the "changed" pass) and, unless ``--no-target``, a SQL target (SQLite "CRM").
+Then it times, each as a real `crmhub sync` process:
+
+1. the initial load (every record new: ingest, match, publish everything) -- setup, printed
+   but not the headline;
+2. a sync where ``--changed`` (default 1%) of the source rows changed;
+3. a sync where nothing changed.
+
+Wall time and CPU time (this process's children: crmhub, the tap, tap-crmhub, the target)
+are printed with the load average, because the machine is shared.
+
+    .venv/bin/python benchmarks/bench_sync.py                        # 1,000,000 records
+    .venv/bin/python benchmarks/bench_sync.py --records 20000 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CRMHUB = str(Path(sys.executable).parent / "crmhub")
+
+# The source: N customers as Singer RECORDs, a STATE every 10,000 (a full-table tap).
+GENERATOR = textwrap.dedent(
+    """
+    import json, sys
+    args = sys.argv[1:]
+    if "--discover" in args:
+        print(json.dumps({"streams": [{"tap_stream_id": "customers", "stream": "customers",
+                                       "schema": {}, "metadata": []}]}))
+        sys.exit(0)
+    config = json.load(open(args[args.index("--config") + 1]))
+    n, changed, version = config["records"], config["changed"], config["version"]
+    every = max(1, int(1 / changed)) if changed else 0
+    first = ["Jan", "Anna", "Rahul", "Priya", "Henk", "Sabine", "Arjun", "Maria", "Pieter"]
+    last = ["Berg", "Schmidt", "Sharma", "Patel", "Vries", "Mueller", "Iyer", "Jansen"]
+    out = sys.stdout
+    out.write(json.dumps({"type": "SCHEMA", "stream": "customers", "key_properties": ["id"],
+        "schema": {"type": "object", "properties": {
+            "id": {}, "first": {}, "last": {}, "email": {}}}}) + "\\n")
+    for i in range(n):
+        mail = f"c{i}@example{i % 97}.nl"
+        if version and every and i % every == 0:
+            mail = f"c{i}.v{version}@example{i % 97}.nl"
+        out.write(json.dumps({"type": "RECORD", "stream": "customers", "record": {
+            "id": str(i), "first": f"{first[i % 9]}{i}", "last": last[(i // 9) % 8],
+            "email": mail}}) + "\\n")
+        if i % 10000 == 9999:
+            out.write(json.dumps({"type": "STATE", "value": {"done": i + 1}}) + "\\n")
+    out.write(json.dumps({"type": "STATE", "value": {}}) + "\\n")
+    """
+)
+
+
+def _write_project(folder: Path, records: int, changed: float, version: int, target: bool) -> None:
+    (folder / "gen_tap.py").write_text(GENERATOR)
+    doc: dict[str, Any] = {
+        "version": 1,
+        "name": "bench-sync",
+        "master": {"url": "sqlite:///master.db"},
+        "sources": {
+            "shop": {
+                "tap": [sys.executable, str(folder / "gen_tap.py")],
+                "config": {"records": records, "changed": changed, "version": version},
+                "streams": {
+                    "customers": {
+                        "mapping": {
+                            "key": "id",
+                            "fields": {
+                                "given_name": "first",
+                                "family_name": "last",
+                                "emails": ["email"],
+                            },
+                        }
+                    }
+                },
+            }
+        },
+        "targets": {}
+        if not target
+        else {
+            "crm": {
+                "target": "target-crm",
+                "config": {"profile": "sql", "sqlalchemy_url": f"sqlite:///{folder / 'crm.db'}"},
+            }
+        },
+    }
+    (folder / "crmhub.yml").write_text(json.dumps(doc, indent=2))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _sync(folder: Path) -> dict[str, Any]:
+    cpu, wall = _children_cpu(), time.monotonic()
+    proc = subprocess.run(
+        [CRMHUB, "-p", str(folder), "sync", "--json", "--no-notify"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds, cpu_seconds = time.monotonic() - wall, _children_cpu() - cpu
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"crmhub sync failed with exit code {proc.returncode}")
+    summary = json.loads(proc.stdout)
+    steps = {s["step"]: round(s["seconds"], 2) for s in summary["steps"]}
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu_seconds, 2), "steps": steps}
+
+
+def main() -> None:
+    """Build the project, run the three syncs, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
+    parser.add_argument("--folder", type=Path, default=None)
+    parser.add_argument("--no-target", action="store_true", help="no publish step")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    folder = args.folder or ROOT / ".bench" / f"sync-{args.records}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    target = not args.no_target
+
+    _write_project(folder, args.records, args.changed, 0, target)
+    initial = _sync(folder)
+    _write_project(folder, args.records, args.changed, 1, target)
+    changed = _sync(folder)
+    unchanged = _sync(folder)
+    figures = {
+        "records": args.records,
+        "changed_rows": int(args.records * args.changed),
+        "initial_load": initial,
+        "sync_changed": changed,
+        "sync_unchanged": unchanged,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(figures, indent=2) + "\n")
+        return
+    sys.stdout.write(
+        f"crmhub sync, master of {args.records:,} records (load average "
+        f"{figures['load_average']}, {figures['cpus']} CPUs)\n"
+    )
+    for label, key in (
+        ("initial load (setup)", "initial_load"),
+        (f"{args.changed:.0%} changed", "sync_changed"),
+        ("nothing changed", "sync_unchanged"),
+    ):
+        f: dict[str, Any] = figures[key]  # type: ignore[assignment]
+        sys.stdout.write(
+            f"  {label:<22} {f['seconds']:8.1f} s wall {f['cpu_seconds']:8.1f} s CPU  "
+            f"steps: {f['steps']}\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
