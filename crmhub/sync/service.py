@@ -373,7 +373,7 @@ def _steps(
             for name, counts in ok_sources:
                 with master.session() as s:
                     state_after = load_state(s, "source", name)
-                found = detect_deletions(master, name, counts, state_after)
+                found = detect_deletions(master, name, counts, state_after, force=full)
                 per_source[name] = found.as_dict()
                 total += found.total
             deletions.counts = {"deleted": total, "sources": per_source}
