@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from crmhub.store import Master
-from crmhub.store.models import GoldenRecord, PublishRecord, Run
+from crmhub.store.models import GoldenRecord, PublishRecord, Run, SourceRecord, Xref
 
 
 def _last_publish(master: Master, target: str) -> Run | None:
@@ -63,4 +63,39 @@ def publish_reason(master: Master, target: str) -> str | None:
                 for step in counts.get("steps", []):
                     if step.get("step") == "deletions" and step.get("counts", {}).get("deleted"):
                         return f"sync run {run.id} marked records deleted"
+    return None
+
+
+def match_reason(master: Master) -> str | None:
+    """Why the match stage has work, or None (it loads the whole master, so an idle run
+    matters): customer records pending, deleted ones still in a golden record, or an ingest
+    run that wrote records (orders and other related records) since the last match."""
+    with master.session() as s:
+        pending = s.scalar(
+            select(func.count())
+            .select_from(SourceRecord)
+            .where(
+                SourceRecord.entity == "customer",
+                SourceRecord.match_state == "pending",
+                SourceRecord.deleted.is_(False),
+            )
+        )
+        if pending:
+            return f"{pending:,} new or changed customer records"
+        deleted = s.scalar(
+            select(func.count())
+            .select_from(SourceRecord)
+            .join(Xref, Xref.source_record_id == SourceRecord.id)
+            .where(SourceRecord.deleted.is_(True))
+        )
+        if deleted:
+            return f"{deleted:,} deleted records still in golden records"
+        last = s.scalar(
+            select(func.max(Run.id)).where(Run.kind == "match", Run.status == "succeeded")
+        )
+        if last is None:
+            return "never matched"
+        for run in s.scalars(select(Run).where(Run.id > last, Run.kind == "ingest")):
+            if _wrote_records(run.counts or {}):
+                return f"ingest run {run.id} wrote records"
     return None

@@ -31,7 +31,7 @@ from crmhub.publish.service import TargetFiles, publish_targets, target_names
 from crmhub.runs import mark_abandoned_runs, recorded_run
 from crmhub.store import Master
 from crmhub.store.models import Run, SourceRecord, State
-from crmhub.sync.changes import publish_reason
+from crmhub.sync.changes import match_reason, publish_reason
 from crmhub.sync.deletions import detect_deletions
 from crmhub.sync.lock import sync_lock
 from crmhub.sync.notify import notify
@@ -386,17 +386,24 @@ def _steps(
     # match: one transaction; a crash leaves the master as it was before
     tell("match")
     with _timed(match):
-        try:
-            with recorded_run(
-                master, "match", args={"full": full, "sync": run_id}, parent_id=run_id
-            ) as child:
-                summary = run_match(project, master, child.id, full=full)
-                child.counts = summary.as_dict()
-            match.counts = {"run_id": child.id, **child.counts}
-            match.status = "succeeded"
-        except (CrmhubError, SQLAlchemyError, OSError, ValueError) as exc:
-            fail(match, exc, "crmhub match" + (" --full" if full else ""))
-            return
+        why = "--full" if full else match_reason(master)
+        if why is None:
+            match.status = "skipped"
+            match.counts = {"changed": 0, "note": "nothing new, changed or deleted"}
+    if why is not None:
+        log.info("match: %s", why)
+        with _timed(match):
+            try:
+                with recorded_run(
+                    master, "match", args={"full": full, "sync": run_id}, parent_id=run_id
+                ) as child:
+                    summary = run_match(project, master, child.id, full=full)
+                    child.counts = summary.as_dict()
+                match.counts = {"run_id": child.id, **child.counts}
+                match.status = "succeeded"
+            except (CrmhubError, SQLAlchemyError, OSError, ValueError) as exc:
+                fail(match, exc, "crmhub match" + (" --full" if full else ""))
+                return
     log.info("match: %s", {k: v for k, v in match.counts.items() if not isinstance(v, list)})
 
     # publish: each target as a child run; accepted records are in the ledger at once

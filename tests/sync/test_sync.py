@@ -30,6 +30,7 @@ def test_incremental_runs_only_do_what_changed(project: SyncProject) -> None:
     second = project.sync()
     assert _step(second, "ingest")["counts"]["unchanged"] == 6  # type: ignore[index]
     assert _step(second, "match")["counts"]["changed"] == 0  # type: ignore[index]
+    assert _step(second, "match")["status"] == "skipped"  # nothing for it to do
     assert _step(second, "publish")["counts"]["up_to_date"] == ["crm"]  # type: ignore[index]
     assert _step(second, "publish")["counts"]["sent"] == 0  # type: ignore[index]
 
