@@ -48,6 +48,10 @@ sources:
     priority: 30
 matching:
   thresholds: {{auto_merge: 0.99, review: 0.80}}
+targets:
+  crm-import:                   # CRM import files, the layout HubSpot's import expects
+    target: target-crm
+    config: {{profile: csv-import, output_dir: crm-import, layout: hubspot-import}}
 """
 
 MAPPINGS = {

@@ -20,6 +20,7 @@ from crmhub.demo.sources import write_erp, write_legacy, write_webshop
 from crmhub.errors import ConfigurationError
 from crmhub.ingest.service import ingest_sources
 from crmhub.match.stage import run_match
+from crmhub.publish.service import publish_targets
 from crmhub.runs import recorded_run
 from crmhub.store.models import Quarantine
 from crmhub.synthetic import generate, split_sources
@@ -73,6 +74,10 @@ def run_demo(
     with recorded_run(master, "match", args={"demo": True}) as run:
         matched = run_match(project, master, run.id)
         run.counts = matched.as_dict()
+    say("  publish: golden records to CRM import files (target-crm, csv-import profile) ...")
+    published, failed = publish_targets(project, master, list(project.config.targets))
+    if failed:
+        raise failed[0][1]
     with master.session() as s:
         reasons: Counter[str] = Counter()
         for (raw,) in s.execute(select(Quarantine.reasons).where(Quarantine.resolved_at.is_(None))):
@@ -89,6 +94,8 @@ def run_demo(
         },
         "ingest": outcome.results,
         "match": matched.as_dict(),
+        "publish": [o.as_dict() for o in published],
+        "import_files": sorted(str(p) for p in (root / "crm-import").glob("*.csv")),
         "quarantine_by_reason": dict(reasons),
         "quality_vs_truth": quality,
         "status": status,
@@ -164,6 +171,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"F1 {q['f1']:.3f} against the generator's truth "
         f"({summary['generated']['true_duplicates']:,} true duplicates)"
     )
+    for p in summary["publish"]:
+        counts = ", ".join(f"{k} {v:,}" for k, v in sorted(p["counts"].items()) if v)
+        click.echo(
+            f"published:      {p['sent']:,} records to {p['target']} ({counts or 'nothing new'})"
+        )
+    for path in summary["import_files"]:
+        click.echo(f"  import file:  {path}")
     folder = summary["folder"]
     click.echo("")
     click.echo(f"done in {summary['seconds']} s. The project is {folder}/crmhub.yml; try:")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from crmhub.errors import ConfigurationError
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
 from crmhub.store.types import utcnow
+from crmhub_dedupe.normalize import parse_person_name
 from crmhub_dedupe.survive import SurvivorshipConfig, SurvivorshipConfigError, survive
 
 
@@ -96,12 +97,14 @@ def apply_golden(
     built = survive(
         [engine_record(m) for m in members], [label] * len(members), rules, overrides=overrides
     )[label]
-    values = built.values
+    values = dict(built.values)
+    provenance = {name: p.to_dict() for name, p in built.provenance().items()}
+    complete_person_name(values, provenance)
     digest = content_hash(values)
     if golden.content_hash == digest and golden.status == "active":
         return False
     golden.data = values
-    golden.provenance = {name: p.to_dict() for name, p in built.provenance().items()}
+    golden.provenance = provenance
     golden.kind = values.get("kind")
     golden.content_hash = digest
     golden.version = (golden.version or 0) + 1
@@ -157,3 +160,42 @@ def recompute(
         else:
             counts["unchanged"] += 1
     return counts
+
+
+def complete_person_name(values: dict[str, Any], provenance: dict[str, Any]) -> None:
+    """Fill given/family name from ``full_name`` when no source had them separately.
+
+    Legacy systems often keep one name field ("INGETRAUD BARTH"); CRMs need the parts. The
+    engine's name parser finds prefix and particle; the parts keep the source's spelling
+    (an all-capitals name is title-cased) and their provenance says they were derived.
+    """
+    full = values.get("full_name")
+    if values.get("kind") == "organization" or not isinstance(full, str) or not full.strip():
+        return
+    if values.get("family_name"):
+        return
+    text = full.strip()
+    if "," in text:  # "Family, Given"
+        family_part, _, given_part = text.partition(",")
+        text = f"{given_part.strip()} {family_part.strip()}"
+    words = text.split()
+    if text.isupper():
+        words = [w.capitalize() for w in words]
+    parsed = parse_person_name(full)
+    prefix_words = len(parsed.prefix.split()) if parsed.prefix else 0
+    particle_words = len(parsed.particle.split()) if parsed.particle else 0
+    words = words[prefix_words:]
+    if not words:
+        return
+    family = words[-1]
+    particle = words[-1 - particle_words : -1] if particle_words else []
+    given = words[: len(words) - 1 - len(particle)]
+    derived = {"rule": "derived from full_name", "chosen": [{"value": full}]}
+    values["family_name"] = family
+    provenance["family_name"] = derived
+    if given and not values.get("given_name"):
+        values["given_name"] = " ".join(given)
+        provenance["given_name"] = derived
+    if particle and not values.get("name_particle"):
+        values["name_particle"] = " ".join(particle).lower()
+        provenance["name_particle"] = derived

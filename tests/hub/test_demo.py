@@ -29,6 +29,11 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert summary["quarantine_by_reason"].get("invalid_date", 0) >= 1
     assert summary["quarantine_by_reason"].get("source_unreadable", 0) >= 1
     assert summary["quality_vs_truth"]["f1"] > 0.9, summary["quality_vs_truth"]
+    # the golden records went to CRM import files through tap-crmhub | target-crm
+    assert summary["publish"][0]["sent"] >= summary["status"]["golden_records"]["active"]
+    contacts = [f for f in summary["import_files"] if "contact" in Path(f).name]
+    assert contacts, summary["import_files"]
+    assert len(Path(contacts[0]).read_text(encoding="utf-8").splitlines()) > 50
     match = summary["match"]
     assert match["records"] > match["clusters"] > 0, "duplicates were merged"
     assert match["related_linked"] > 0 and match["related_orphans"] == 0

@@ -37,3 +37,14 @@ def test_every_mapping_key_is_documented() -> None:
     text = (DOCS / "mappings.md").read_text()
     missing = sorted(k for k in _keys(MappingSpec) | _keys(FieldRule) if f"`{k}`" not in text)
     assert not missing, f"docs/mappings.md does not document: {missing}"
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test folders without __init__.py by basename: equal names collide."""
+    tests = Path(__file__).resolve().parents[1]
+    seen: dict[str, Path] = {}
+    for path in sorted(tests.rglob("test_*.py")):
+        if (path.parent / "__init__.py").exists():
+            continue
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a module name"
+        seen[path.name] = path

@@ -114,3 +114,32 @@ def test_schema_check_names_missing_fields() -> None:
     with pytest.raises(MappingError) as info:
         mapping.check_schema("klanten", {"id", "voornaam"}, "mappings/webshop.yml")
     assert "'achternaam'" in info.value.message and "stream 'klanten'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("full", "expected"),
+    [
+        ("INGETRAUD BARTH", {"given_name": "Ingetraud", "family_name": "Barth"}),
+        (
+            "Jan van der Berg",
+            {"given_name": "Jan", "name_particle": "van der", "family_name": "Berg"},
+        ),
+        (
+            "Dr. Anke Müller-Lüdenscheidt",
+            {"given_name": "Anke", "family_name": "Müller-Lüdenscheidt"},
+        ),
+        ("SHRI RAHUL KUMAR SHARMA", {"given_name": "Rahul Kumar", "family_name": "Sharma"}),
+        ("Smith, John", {"given_name": "John", "family_name": "Smith"}),
+    ],
+)
+def test_golden_name_parts_from_a_single_name_field(full: str, expected: dict[str, str]) -> None:
+    from crmhub.match.recompute import complete_person_name
+
+    values: dict[str, Any] = {"full_name": full, "kind": "person"}
+    provenance: dict[str, Any] = {}
+    complete_person_name(values, provenance)
+    assert {k: values[k] for k in expected} == expected
+    assert provenance["family_name"]["rule"] == "derived from full_name"
+    kept = {"full_name": full, "kind": "person", "family_name": "Own"}
+    complete_person_name(kept, {})
+    assert kept["family_name"] == "Own" and "given_name" not in kept
