@@ -11,6 +11,7 @@ import logging
 import smtplib
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from email.message import EmailMessage
 from typing import Any
 
@@ -94,11 +95,21 @@ def send_email(mail: EmailConfig, subject: str, text: str, payload: dict[str, An
         raise OSError(f"email via {mail.smtp_host}:{mail.smtp_port} failed: {exc}") from None
 
 
-def notify(project_name: str, config: NotificationsConfig, summary: dict[str, Any]) -> list[str]:
-    """Send what the config asks for this run; return one line per delivery (ok or error)."""
+def notify(
+    project_name: str,
+    config: NotificationsConfig,
+    summary: dict[str, Any],
+    secrets: Iterable[str] = (),
+) -> list[str]:
+    """Send what the config asks for this run; return one line per delivery (ok or error).
+
+    Error texts in the summary may quote a tap's output: personal data and the project's
+    secrets are masked in everything sent, as in the logs.
+    """
     if not should_notify(config, str(summary.get("status"))):
         return []
-    payload = {"project": project_name, **summary}
+    masked = mask_personal_data(json.dumps(summary, default=str), list(secrets))
+    payload = {"project": project_name, **json.loads(masked)}
     results: list[str] = []
     for hook in config.webhooks:
         try:

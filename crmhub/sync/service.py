@@ -271,7 +271,10 @@ def _run_sync(
     # Outside the run block, so the run row is closed before anybody is told about it.
     if send_notifications:
         result.notifications = notify(
-            project.config.name, project.config.notifications, result.as_dict()
+            project.config.name,
+            project.config.notifications,
+            result.as_dict(),
+            project.secrets,
         )
         if result.notifications:
             with master.session() as s:

@@ -153,3 +153,27 @@ def test_success_notifies_only_when_asked_and_undeliverable_is_reported(
         == f"webhook {base}/broken: not delivered: webhook {base}/broken answered HTTP 500"
     )
     assert results[1].startswith("email via 127.0.0.1: not delivered")
+
+
+def test_personal_data_and_secrets_are_masked_in_what_is_sent(
+    receiver: tuple[list[dict[str, Any]], str],
+) -> None:
+    received, base = receiver
+    summary = {
+        "run_id": 8,
+        "status": "failed",
+        "seconds": 1.0,
+        "steps": [
+            {
+                "step": "ingest",
+                "status": "failed",
+                "seconds": 1.0,
+                "error": "tap said: bad row jan.berg@example.nl, login s3cr3t-token refused",
+            }
+        ],
+    }
+    config = NotificationsConfig(webhooks=[WebhookConfig(url=base)])
+    assert notify("p", config, summary, secrets={"s3cr3t-token"}) == [f"webhook {base}: sent"]
+    error = received[0]["body"]["steps"][0]["error"]
+    assert "jan.berg@example.nl" not in error and "j***@example.nl" in error
+    assert "s3cr3t-token" not in error and "***" in error
