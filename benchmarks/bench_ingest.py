@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".bench"
 
@@ -138,9 +140,23 @@ def main() -> None:
     mode = "BATCH (jsonl)" if args.batch else "RECORD lines"
     print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}")
     print(f"mode: {mode}; records: {summary['records']:,} (new {summary['new']:,})")
-    print(f"end to end (crmhub ingest process): {elapsed:.2f} s = {summary['records'] / elapsed:,.0f} records/s")
-    print(f"CPU time of crmhub + tap: {cpu:.2f} s ({summary['records'] / cpu:,.0f} records per CPU-second)")
+    print(
+        f"end to end (crmhub ingest process): {elapsed:.2f} s = {summary['records'] / elapsed:,.0f} records/s"
+    )
+    print(
+        f"CPU time of crmhub + tap: {cpu:.2f} s ({summary['records'] / cpu:,.0f} records per CPU-second)"
+    )
     print(f"peak RSS of the largest child (crmhub): {peak_mib:,.0f} MiB")
+    # The same machine's speed for the bare minimum (parse every line once), for scale.
+    with messages.open("rb") as handle:
+        lines = handle.readlines()
+    cpu0 = time.process_time()
+    for line in lines:
+        orjson.loads(line)
+    baseline = len(lines) / (time.process_time() - cpu0)
+    print(
+        f"for scale, orjson.loads alone on this machine now: {baseline:,.0f} lines per CPU-second"
+    )
 
 
 if __name__ == "__main__":

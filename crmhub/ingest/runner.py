@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,6 +119,7 @@ class _Stream:
         mapping = self.mapping
         entity = mapping.entity if mapping else None
         blake = hashlib.blake2b
+        apply = mapping.apply_function if mapping else None
         for record in records:
             if not isinstance(record, dict):
                 raise SingerProtocolError(
@@ -143,11 +145,11 @@ class _Stream:
                         "message": f"the record has no value for its key {key_fields}",
                     }
                 ]
-            if mapping is None:
+            if apply is None:
                 status = "quarantined" if reasons else "unmapped"
                 append(IncomingRecord(key, payload.decode(), digest, None, None, status, reasons))
                 continue
-            canonical, problems = mapping.apply(record)
+            canonical, problems = apply(record)
             if reasons:
                 problems = reasons + problems
                 canonical = None
@@ -390,12 +392,16 @@ class SourceIngest:
                 line_number=line_number,
                 stream=name,
             )
-        for record in batch_records(message, line_number):
-            stream.buffer.append(record)
-            self.pending_count += 1
+        records = batch_records(message, line_number)
+        while True:
+            room = self.batch_size - self.pending_count
+            chunk = list(islice(records, room))
+            stream.buffer.extend(chunk)
+            self.pending_count += len(chunk)
             if self.pending_count >= self.batch_size:
                 self.flush()
-        return stream.name
+            if len(chunk) < room:
+                return stream.name
 
     # --- writing ----------------------------------------------------------------------
 

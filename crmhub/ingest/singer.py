@@ -62,15 +62,16 @@ def batch_records(message: dict[str, Any], line_number: int) -> Iterator[Any]:
 
 
 def _jsonl(handle: IO[bytes], path: Path, stream: str | None) -> Iterator[Any]:
-    for number, line in enumerate(handle, 1):
-        if not line.strip():
-            continue
-        try:
-            yield orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise SingerProtocolError(
-                f"BATCH file {path}, line {number}: not JSON ({exc})", stream=stream
-            ) from None
+    loads = orjson.loads
+    number = 0
+    try:
+        for number, line in enumerate(handle, 1):  # noqa: B007 - named in the error
+            if line.strip():
+                yield loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise SingerProtocolError(
+            f"BATCH file {path}, line {number}: not JSON ({exc})", stream=stream
+        ) from None
 
 
 def _local_path(url: str, line_number: int, stream: str | None) -> Path:
