@@ -17,7 +17,8 @@ def main() -> None:
     if "--discover" in args:
         sys.stdout.write(json.dumps({"streams": []}))
         return
-    config = json.load(open(args[args.index("--config") + 1]))
+    with open(args[args.index("--config") + 1]) as handle:
+        config = json.load(handle)
     with open(config["file"], "rb") as handle:
         shutil.copyfileobj(handle, sys.stdout.buffer, 1 << 20)
 
