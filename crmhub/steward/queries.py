@@ -45,7 +45,12 @@ def queue(
         .join(right, right.id == MatchCandidate.right_record_id)
         .where(*conditions)
     )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    if source:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    else:  # no filter on the records: count the candidates alone, without the two joins
+        total = (
+            session.scalar(select(func.count()).select_from(MatchCandidate).where(*conditions)) or 0
+        )
     order = (
         func.abs(MatchCandidate.score - 0.5).asc()
         if sort == "uncertainty"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Text, or_, select, type_coerce
@@ -21,6 +22,8 @@ from crmhub.store.models import (
 )
 from crmhub.web.app import WebError, form_or_json, render, requires, state, wants_json
 from crmhub.web.users import ROLES, add_user
+
+_MASTER_ID = re.compile(r"M[0-9A-F]{15}")
 
 
 def _priorities(request: Request) -> dict[str, int]:
@@ -162,11 +165,15 @@ async def search(request: Request) -> Response:
         pattern = f"%{q}%"
         digits = "".join(c for c in q if c.isdigit())
         with state(request).master.session() as s:
-            # The JSON text itself is searched: type_coerce keeps the pattern a plain string.
+            # A master id is looked up by its unique index; anything else searches the JSON
+            # text itself (type_coerce keeps the pattern a plain string).
             text = type_coerce(GoldenRecord.data, Text)
-            conditions = [GoldenRecord.master_id == q.upper(), text.ilike(pattern)]
-            if len(digits) >= 6:
-                conditions.append(text.like(f"%{digits[-6:]}%"))
+            if _MASTER_ID.fullmatch(q.upper()):
+                conditions = [GoldenRecord.master_id == q.upper()]
+            else:
+                conditions = [text.ilike(pattern)]
+                if len(digits) >= 6:
+                    conditions.append(text.like(f"%{digits[-6:]}%"))
             for g in s.scalars(
                 select(GoldenRecord)
                 .where(GoldenRecord.status == "active", or_(*conditions))

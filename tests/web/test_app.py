@@ -132,6 +132,8 @@ def test_bad_requests_get_clear_errors(client: TestClient) -> None:
 def test_split_and_override_from_the_golden_page(client: TestClient, web_project: object) -> None:
     csrf = login(client, "sanne")
     jm = client.get("/api/search?q=jm@example.de").json()["results"][0]["master_id"]
+    by_id = client.get(f"/api/search?q={jm.lower()}").json()["results"]
+    assert [r["master_id"] for r in by_id] == [jm], "a master id finds exactly its record"
     golden = client.get(f"/api/golden/{jm}").json()
     members = [m["record_id"] for m in golden["members"]]
     assert len(members) == 2
