@@ -6,10 +6,12 @@ import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from singer_project import Project, record, schema, state
 from sqlalchemy import func, select
 
 from crmhub.store import open_master
+from crmhub.store.engine import alembic_config
 from crmhub.store.models import Base, Quarantine, SourceRecord
 from crmhub.store.source_records import IncomingRecord, write_batch
 
@@ -38,7 +40,10 @@ def _rec(key: str, content: str, status: str = "ok") -> IncomingRecord:
 def test_migrations_create_every_table_and_match_the_models(master_url: str) -> None:
     master = open_master(master_url)
     try:
-        assert master.current_revision() == "0003"
+        assert (
+            master.current_revision()
+            == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        )
         assert master.upgrade() == [], "a second upgrade has nothing to do"
         with master.engine.connect() as conn:
             names = set(conn.dialect.get_table_names(conn))

@@ -1,0 +1,237 @@
+"""Search keys of golden records, so the steward app finds a customer without scanning JSON.
+
+A golden record's searchable values are turned into short keys in ``golden_search_key``,
+indexed by key. A search is then a prefix range over that index instead of a LIKE over every
+golden record's JSON text:
+
+* ``n:<token>``: every word of the name fields, folded the engine's way (NFKC, Devanagari
+  transliterated, lower case, accents removed) and also with German transcription, so
+  "muller", "mueller" and "Müller" all find "Müller" and "rahul" finds "राहुल";
+* ``e:<email>``: each email, trimmed and case-folded;
+* ``p:<digits reversed>``: each phone's E.164 digits backwards, so the end of a number typed
+  in national form ("06 1234 5678") is a prefix of the stored key.
+
+The keys are a derived copy of ``golden_record.data``: :func:`refresh_search_keys` rewrites
+them for the golden records whose values changed (the recompute every writer goes through
+calls it), :func:`fill_search_keys` builds them for a whole master (migration 0004).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+
+from crmhub.store.models import Base, GoldenRecord, MatchCandidate
+
+KEY_LENGTH = 200
+# Byte order on every backend: PostgreSQL's default collations would order "e:a.b" by
+# language rules, and a prefix range needs plain code point order.
+_KEY_TYPE = String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+# Above every code point, so [prefix, prefix + _TOP) holds exactly the keys starting so.
+_TOP = chr(0x10FFFF)
+NAME_FIELDS = (
+    "given_name",
+    "name_particle",
+    "family_name",
+    "full_name",
+    "organization_name",
+)
+MIN_PHONE_DIGITS = 6
+_NON_DIGITS = re.compile(r"\D")
+_PHONE_QUERY = re.compile(r"[\d\s()+./-]+")
+
+
+class GoldenSearchKey(Base):
+    """One search key of one golden record (see the module docstring for the key forms)."""
+
+    __tablename__ = "golden_search_key"
+    __table_args__ = (Index("ix_golden_search_key_key", "key", "golden_id"),)
+
+    golden_id: Mapped[int] = mapped_column(
+        ForeignKey("golden_record.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(_KEY_TYPE, primary_key=True)
+
+
+def _fold(text: str) -> tuple[str | None, str | None]:
+    # Imported here: crmhub.store is imported by every command, the engine's normalize
+    # package pulls in pandas.
+    from crmhub_dedupe.normalize.text import fold, german_fold
+
+    return fold(text), german_fold(text)
+
+
+def _phone_digits(raw: str, country: str | None) -> str:
+    text = raw.strip()
+    if not text.startswith("+") and country:
+        from crmhub_dedupe.normalize.phones import normalize_phone
+
+        e164 = normalize_phone(text, country)
+        if e164:
+            text = e164
+    return _NON_DIGITS.sub("", text).lstrip("0")
+
+
+def search_keys(data: Mapping[str, Any]) -> set[str]:
+    """The search keys of one golden record's values."""
+    keys: set[str] = set()
+    for field in NAME_FIELDS:
+        value = data.get(field)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        for folded in _fold(value):
+            for token in (folded or "").split():
+                keys.add(f"n:{token}"[:KEY_LENGTH])
+    for email in data.get("emails") or []:
+        if isinstance(email, str) and email.strip():
+            keys.add(f"e:{email.strip().casefold()}"[:KEY_LENGTH])
+    addresses = data.get("addresses") or []
+    first = addresses[0] if addresses and isinstance(addresses[0], Mapping) else {}
+    country = first.get("country") if isinstance(first.get("country"), str) else None
+    for phone in data.get("phones") or []:
+        if isinstance(phone, str):
+            digits = _phone_digits(phone, country)
+            if len(digits) >= MIN_PHONE_DIGITS:
+                keys.add(f"p:{digits[::-1]}"[:KEY_LENGTH])
+    return keys
+
+
+def _rows(pairs: Iterable[tuple[int, Mapping[str, Any] | None]]) -> Iterator[dict[str, Any]]:
+    for golden_id, data in pairs:
+        for key in sorted(search_keys(data or {})):
+            yield {"golden_id": golden_id, "key": key}
+
+
+def refresh_search_keys(session: Session, goldens: Iterable[GoldenRecord]) -> int:
+    """Rewrite the search keys of ``goldens`` from their current values; return keys written.
+
+    Call it wherever golden values are written. Merged or retired masters keep their keys
+    (a search shows active masters only, and an undo brings them back unchanged).
+    """
+    chosen = [g for g in goldens]
+    if not chosen:
+        return 0
+    session.flush()  # new golden records get their ids
+    ids = [g.id for g in chosen]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            delete(GoldenSearchKey).where(GoldenSearchKey.golden_id.in_(ids[start : start + 500]))
+        )
+    rows = list(_rows((g.id, g.data) for g in chosen))
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(GoldenSearchKey), rows[start : start + 5000])
+    return len(rows)
+
+
+def fill_search_keys(connection: Connection, batch: int = 5000) -> int:
+    """(Re)build the search keys of every golden record; return the keys written.
+
+    Runs on a plain connection so the migration can call it; reads the golden records in id
+    order, a batch at a time (memory stays flat on a master of millions).
+    """
+    connection.execute(delete(GoldenSearchKey))
+    written, last = 0, 0
+    while True:
+        chunk = connection.execute(
+            select(GoldenRecord.id, GoldenRecord.data)
+            .where(GoldenRecord.id > last)
+            .order_by(GoldenRecord.id)
+            .limit(batch)
+        ).all()
+        if not chunk:
+            return written
+        rows = list(_rows((row.id, row.data) for row in chunk))
+        if rows:
+            connection.execute(insert(GoldenSearchKey), rows)
+        written += len(rows)
+        last = chunk[-1].id
+
+
+def _prefix(key: str) -> Any:
+    return and_(GoldenSearchKey.key >= key, GoldenSearchKey.key < key + _TOP)
+
+
+def _lookup(session: Session, prefixes: list[str], limit: int) -> list[int]:
+    """Active golden ids having a key starting with every one of ``prefixes``.
+
+    The rarest prefix drives (index order: closest key first, then oldest record); the
+    others are probed per row through the primary key (golden_id, key).
+    """
+    if len(prefixes) > 1:
+        probe = 10_000
+
+        def spread(prefix: str) -> int:
+            capped = select(GoldenSearchKey.golden_id).where(_prefix(prefix)).limit(probe)
+            return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+
+        prefixes = sorted(prefixes, key=spread)
+    driver, *others = prefixes
+    query = (
+        select(GoldenSearchKey.golden_id)
+        .join(GoldenRecord, GoldenRecord.id == GoldenSearchKey.golden_id)
+        .where(_prefix(driver), GoldenRecord.status == "active")
+    )
+    for other in others:
+        k = aliased(GoldenSearchKey)
+        query = query.where(
+            exists().where(
+                k.golden_id == GoldenSearchKey.golden_id,
+                k.key >= other,
+                k.key < other + _TOP,
+            )
+        )
+    # A record can hold several keys with the driver's prefix (both spellings of a name,
+    # given and family name alike): read a few rows more than asked and keep first sightings.
+    rows = session.scalars(
+        query.order_by(GoldenSearchKey.key, GoldenSearchKey.golden_id).limit(limit * 4)
+    )
+    found: dict[int, None] = {}
+    for golden_id in rows:
+        found.setdefault(golden_id)
+        if len(found) == limit:
+            break
+    return list(found)
+
+
+def search_goldens(session: Session, query: str, *, limit: int = 50) -> list[int]:
+    """Ids of active golden records matching ``query`` (email, phone or name), best first.
+
+    An email (has "@") matches by prefix; a phone (digits and separators, at least six
+    digits) by its ending; anything else by name words, each a prefix of a word of the name
+    (all words must match), and a single word also as the start of an email.
+    """
+    text = query.strip()
+    if not text:
+        return []
+    if "@" in text:
+        return _lookup(session, [f"e:{text.casefold()}"], limit)
+    digits = _NON_DIGITS.sub("", text).lstrip("0")
+    if _PHONE_QUERY.fullmatch(text) and len(digits) >= MIN_PHONE_DIGITS:
+        return _lookup(session, [f"p:{digits[::-1]}"], limit)
+    folded = {t for f in _fold(text)[:1] for t in (f or "").split()}
+    found = _lookup(session, [f"n:{t}" for t in sorted(folded)], limit) if folded else []
+    if len(folded) <= 1 and len(found) < limit and " " not in text:
+        for golden_id in _lookup(session, [f"e:{text.casefold()}"], limit):
+            if golden_id not in found:
+                found.append(golden_id)
+    return found[:limit]
+
+
+# The queue reads pending candidates in score order from both sides of 0.5 (see
+# crmhub.steward.queries.queue); declared here with the table migration 0004 adds.
+Index("ix_match_candidate_status_score", MatchCandidate.status, MatchCandidate.score)
