@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crmhub.errors import ConfigurationError
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
+from crmhub.store.search_keys import refresh_search_keys
 from crmhub.store.types import utcnow
 from crmhub_dedupe.normalize import parse_person_name
 from crmhub_dedupe.survive import SurvivorshipConfig, SurvivorshipConfigError, survive
@@ -133,6 +134,7 @@ def recompute(
         g.master_id: g
         for g in session.scalars(select(GoldenRecord).where(GoldenRecord.master_id.in_(ids)))
     }
+    changed: list[GoldenRecord] = []
     for master_id in ids:
         golden = goldens.get(master_id)
         if golden is None:
@@ -157,8 +159,10 @@ def recompute(
             continue
         if apply_golden(golden, rows, priorities, now, rules):
             counts["updated"] += 1
+            changed.append(golden)
         else:
             counts["unchanged"] += 1
+    refresh_search_keys(session, changed)
     return counts
 
 
