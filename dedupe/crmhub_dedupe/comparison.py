@@ -51,6 +51,26 @@ class _Arrays:
     labels: npt.NDArray[np.object_]
 
 
+def _text_codes(
+    values: npt.NDArray[np.object_], prefix: int | None
+) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """(codes, labels) of stripped text (cut to ``prefix``); -1 = missing or empty.
+
+    Strips and cuts each DISTINCT value once, not each row: a column of a million records
+    holds far fewer distinct values. Codes number labels in order of first appearance,
+    like ``pd.factorize`` of the stripped column would.
+    """
+    raw_codes, uniques = pd.factorize(values)
+    texts = [str(u).strip() for u in uniques]
+    if prefix is not None:
+        texts = [t[:prefix] for t in texts]
+    label_codes, labels = pd.factorize(np.array([t or None for t in texts], dtype=object))
+    # raw code -1 (missing) picks the appended -1
+    remap = np.append(np.asarray(label_codes, dtype=np.int64), -1)
+    codes = remap[np.asarray(raw_codes, dtype=np.int64)]
+    return codes, np.asarray(labels, dtype=object)
+
+
 class ColumnCache:
     """Per-frame column encodings, computed once and shared by comparisons and TF tables."""
 
@@ -85,17 +105,14 @@ class ColumnCache:
         """Factorized string values (codes, -1 = missing or empty)."""
         key = (column, prefix)
         if key not in self._strings:
-            s = self.frame[column]
+            values = self.frame[column].to_numpy(dtype=object)
             if self.is_array(column):
-                s = s.map(lambda v: v[0] if isinstance(v, tuple | list) and v else None)
-            s = s.astype("string").str.strip()
-            if prefix is not None:
-                s = s.str[:prefix]
-            s = s.mask(s == "")
-            codes, labels = pd.factorize(s)
-            self._strings[key] = _Strings(
-                np.asarray(codes, dtype=np.int64), np.asarray(labels, dtype=object)
-            )
+                values = np.array(
+                    [v[0] if isinstance(v, tuple | list) and v else None for v in values],
+                    dtype=object,
+                )
+            codes, labels = _text_codes(values, prefix)
+            self._strings[key] = _Strings(codes, labels)
         return self._strings[key]
 
     def arrays(self, column: str) -> _Arrays:
@@ -104,10 +121,9 @@ class ColumnCache:
             n = len(self.frame)
             exploded = self.frame[column].explode()  # empty tuples become NaN
             rows = exploded.index.to_numpy(dtype=np.int64)
-            text = pd.Series(exploded.to_numpy(dtype=object), dtype=object)
-            text = text.astype("string").str.strip()
-            keep = (text.notna() & (text != "")).to_numpy(dtype=bool)
-            codes, uniques = pd.factorize(text[keep])
+            all_codes, uniques = _text_codes(exploded.to_numpy(dtype=object), None)
+            keep = all_codes >= 0
+            codes = all_codes[keep]
             n_values = np.int64(max(1, len(uniques)))
             # one entry per distinct value per row, rows in order
             key = np.unique(rows[keep] * n_values + np.asarray(codes, dtype=np.int64))
@@ -151,12 +167,15 @@ class ColumnCache:
     def initials(self, column: str) -> tuple[IntArray, BoolArray]:
         """(first-letter code, value is just an initial) per row."""
         if column not in self._initials:
-            s = self.frame[column].astype("string").str.strip().str.lower()
-            first = s.str[:1].mask(s.str[:1] == "")
-            codes, _ = pd.factorize(first)
-            bare = s.str.replace(".", "", regex=False).str.strip()
-            is_initial = (bare.str.len() == 1).fillna(False).to_numpy(dtype=bool)
-            self._initials[column] = (np.asarray(codes, dtype=np.int64), is_initial)
+            raw_codes, uniques = pd.factorize(self.frame[column].to_numpy(dtype=object))
+            raw_codes = np.asarray(raw_codes, dtype=np.int64)
+            lowered = [str(u).strip().lower() for u in uniques]
+            first_codes, _ = pd.factorize(np.array([t[:1] or None for t in lowered], dtype=object))
+            initial = np.array(
+                [len(t.replace(".", "").strip()) == 1 for t in lowered] + [False], dtype=bool
+            )
+            first_of = np.append(np.asarray(first_codes, dtype=np.int64), -1)
+            self._initials[column] = (first_of[raw_codes], initial[raw_codes])
         return self._initials[column]
 
     def missing(self, column: str) -> BoolArray:
@@ -172,11 +191,9 @@ def _shared_codes(cache: ColumnCache, first: str, second: str) -> tuple[IntArray
     """Codes of two columns in one shared vocabulary (for swapped-field levels)."""
     key = f"\0swap:{first}:{second}"
     if key not in cache.extra:
-        a = cache.frame[first].astype("string").str.strip()
-        b = cache.frame[second].astype("string").str.strip()
-        both = pd.concat([a, b], ignore_index=True)
-        codes, _ = pd.factorize(both.mask(both == ""))
-        codes = np.asarray(codes, dtype=np.int64)
+        a = cache.frame[first].to_numpy(dtype=object)
+        b = cache.frame[second].to_numpy(dtype=object)
+        codes, _ = _text_codes(np.concatenate([a, b]), None)
         cache.extra[key] = (codes[: len(a)], codes[len(a) :])
     return cache.extra[key]
 
