@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -28,37 +30,40 @@ def queue(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, one page) of candidates, most uncertain (closest to 0.5) first by default."""
-    left, right = aliased(SourceRecord), aliased(SourceRecord)
+    """(total, one page) of candidates, most uncertain (closest to 0.5) first by default.
+
+    Sorting and counting read only match_candidate (its (status, score) index); the two
+    source records are joined for the page's rows alone.
+    """
     conditions: list[ColumnElement[bool]] = []
     if status != "all":
         conditions.append(MatchCandidate.status == status)
     if source:
-        conditions.append(or_(left.source == source, right.source == source))
+        conditions.append(
+            or_(_source_of(MatchCandidate.left_record_id) == source,
+                _source_of(MatchCandidate.right_record_id) == source)
+        )  # fmt: skip
     if min_score is not None:
         conditions.append(MatchCandidate.score >= min_score)
     if max_score is not None:
         conditions.append(MatchCandidate.score <= max_score)
-    base = (
-        select(MatchCandidate, left, right)
-        .join(left, left.id == MatchCandidate.left_record_id)
-        .join(right, right.id == MatchCandidate.right_record_id)
-        .where(*conditions)
-    )
-    if source:
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    else:  # no filter on the records: count the candidates alone, without the two joins
-        total = (
-            session.scalar(select(func.count()).select_from(MatchCandidate).where(*conditions)) or 0
+    total = session.scalar(select(func.count()).select_from(MatchCandidate).where(*conditions))
+    ids = _page_ids(session, conditions, sort, limit, offset)
+    left, right = aliased(SourceRecord), aliased(SourceRecord)
+    rows = {
+        candidate.id: (candidate, a, b)
+        for candidate, a, b in session.execute(
+            select(MatchCandidate, left, right)
+            .join(left, left.id == MatchCandidate.left_record_id)
+            .join(right, right.id == MatchCandidate.right_record_id)
+            .where(MatchCandidate.id.in_(ids))
         )
-    order = (
-        func.abs(MatchCandidate.score - 0.5).asc()
-        if sort == "uncertainty"
-        else MatchCandidate.score.desc()
-    )
-    rows = session.execute(base.order_by(order, MatchCandidate.id).limit(limit).offset(offset))
+    }
     page = []
-    for candidate, a, b in rows:
+    for candidate_id in ids:
+        if candidate_id not in rows:
+            continue
+        candidate, a, b = rows[candidate_id]
         page.append(
             {
                 "id": candidate.id,
@@ -72,7 +77,46 @@ def queue(
                 "decided_by": candidate.decided_by,
             }
         )
-    return total, page
+    return total or 0, page
+
+
+def _source_of(record_id: Any) -> Any:
+    return select(SourceRecord.source).where(SourceRecord.id == record_id).scalar_subquery()
+
+
+def _page_ids(
+    session: Session, conditions: list[ColumnElement[bool]], sort: str, limit: int, offset: int
+) -> list[int]:
+    """The page's candidate ids in queue order: (|score - 0.5|, id) or (-score, id).
+
+    No index can hold |score - 0.5| on every backend, so the uncertainty order merges two
+    index-ordered runs: scores from 0.5 upwards and scores below 0.5 downwards, each already
+    sorted by distance from 0.5. Each run reads at most offset + limit rows.
+    """
+    base = select(MatchCandidate.id, MatchCandidate.score).where(*conditions)
+    if sort != "uncertainty":
+        rows = session.execute(
+            base.order_by(MatchCandidate.score.desc(), MatchCandidate.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [row.id for row in rows]
+    need = offset + limit
+    upper = session.execute(
+        base.where(MatchCandidate.score >= 0.5)
+        .order_by(MatchCandidate.score, MatchCandidate.id)
+        .limit(need)
+    ).all()
+    lower = session.execute(
+        base.where(MatchCandidate.score < 0.5)
+        .order_by(MatchCandidate.score.desc(), MatchCandidate.id)
+        .limit(need)
+    ).all()
+    merged = heapq.merge(
+        ((abs(score - 0.5), candidate_id) for candidate_id, score in upper),
+        ((abs(score - 0.5), candidate_id) for candidate_id, score in lower),
+    )
+    return [candidate_id for _, candidate_id in itertools.islice(merged, offset, need)]
 
 
 def _name(canonical: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Text, or_, select, type_coerce
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -20,6 +20,7 @@ from crmhub.store.models import (
     SourceRecord,
     Xref,
 )
+from crmhub.store.search_keys import search_goldens
 from crmhub.web.app import WebError, form_or_json, render, requires, state, wants_json
 from crmhub.web.users import ROLES, add_user
 
@@ -162,24 +163,24 @@ async def search(request: Request) -> Response:
     q = (request.query_params.get("q") or "").strip()
     results: list[dict[str, Any]] = []
     if q:
-        pattern = f"%{q}%"
-        digits = "".join(c for c in q if c.isdigit())
         with state(request).master.session() as s:
-            # A master id is looked up by its unique index; anything else searches the JSON
-            # text itself (type_coerce keeps the pattern a plain string).
-            text = type_coerce(GoldenRecord.data, Text)
+            # A master id is looked up by its unique index; anything else by the golden
+            # records' search keys (names, emails, phones), never by scanning their JSON.
             if _MASTER_ID.fullmatch(q.upper()):
-                conditions = [GoldenRecord.master_id == q.upper()]
+                goldens = list(
+                    s.scalars(
+                        select(GoldenRecord).where(
+                            GoldenRecord.status == "active", GoldenRecord.master_id == q.upper()
+                        )
+                    )
+                )
             else:
-                conditions = [text.ilike(pattern)]
-                if len(digits) >= 6:
-                    conditions.append(text.like(f"%{digits[-6:]}%"))
-            for g in s.scalars(
-                select(GoldenRecord)
-                .where(GoldenRecord.status == "active", or_(*conditions))
-                .order_by(GoldenRecord.master_id)
-                .limit(50)
-            ):
+                ids = search_goldens(s, q, limit=50)
+                by_id = {
+                    g.id: g for g in s.scalars(select(GoldenRecord).where(GoldenRecord.id.in_(ids)))
+                }
+                goldens = [by_id[i] for i in ids if i in by_id]
+            for g in goldens:
                 data = g.data or {}
                 name = (
                     " ".join(
