@@ -32,6 +32,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
@@ -166,67 +167,74 @@ def _prefix(key: str) -> Any:
     return and_(GoldenSearchKey.key >= key, GoldenSearchKey.key < key + _TOP)
 
 
-def _lookup(session: Session, prefixes: list[str], limit: int) -> list[int]:
-    """Active golden ids having a key starting with every one of ``prefixes``.
+def _lookup(session: Session, terms: list[list[str]], limit: int) -> list[int]:
+    """Active golden ids having, for every term, a key starting with one of its spellings.
 
-    The rarest prefix drives (index order: closest key first, then oldest record); the
+    The rarest term drives (in index order: closest key first, then oldest record); the
     others are probed per row through the primary key (golden_id, key).
     """
-    if len(prefixes) > 1:
+    if len(terms) > 1:
         probe = 10_000
 
-        def spread(prefix: str) -> int:
-            capped = select(GoldenSearchKey.golden_id).where(_prefix(prefix)).limit(probe)
-            return session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+        def spread(term: list[str]) -> int:
+            total = 0
+            for prefix in term:
+                capped = select(GoldenSearchKey.golden_id).where(_prefix(prefix)).limit(probe)
+                total += session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+            return total
 
-        prefixes = sorted(prefixes, key=spread)
-    driver, *others = prefixes
-    query = (
-        select(GoldenSearchKey.golden_id)
-        .join(GoldenRecord, GoldenRecord.id == GoldenSearchKey.golden_id)
-        .where(_prefix(driver), GoldenRecord.status == "active")
-    )
-    for other in others:
-        k = aliased(GoldenSearchKey)
-        query = query.where(
-            exists().where(
-                k.golden_id == GoldenSearchKey.golden_id,
-                k.key >= other,
-                k.key < other + _TOP,
-            )
-        )
-    # A record can hold several keys with the driver's prefix (both spellings of a name,
-    # given and family name alike): read a few rows more than asked and keep first sightings.
-    rows = session.scalars(
-        query.order_by(GoldenSearchKey.key, GoldenSearchKey.golden_id).limit(limit * 4)
-    )
+        terms = sorted(terms, key=spread)
+    driver, *others = terms
     found: dict[int, None] = {}
-    for golden_id in rows:
-        found.setdefault(golden_id)
-        if len(found) == limit:
-            break
+    for prefix in driver:
+        query = (
+            select(GoldenSearchKey.golden_id)
+            .join(GoldenRecord, GoldenRecord.id == GoldenSearchKey.golden_id)
+            .where(_prefix(prefix), GoldenRecord.status == "active")
+        )
+        for other in others:
+            k = aliased(GoldenSearchKey)
+            query = query.where(
+                exists().where(
+                    k.golden_id == GoldenSearchKey.golden_id,
+                    or_(*(and_(k.key >= p, k.key < p + _TOP) for p in other)),
+                )
+            )
+        # A record can hold several keys with one prefix (both spellings of a name, given
+        # and family name alike): read a few rows more than asked, keep first sightings.
+        rows = session.scalars(
+            query.order_by(GoldenSearchKey.key, GoldenSearchKey.golden_id).limit(limit * 4)
+        )
+        for golden_id in rows:
+            found.setdefault(golden_id)
+            if len(found) == limit:
+                return list(found)
     return list(found)
 
 
 def search_goldens(session: Session, query: str, *, limit: int = 50) -> list[int]:
     """Ids of active golden records matching ``query`` (email, phone or name), best first.
 
-    An email (has "@") matches by prefix; a phone (digits and separators, at least six
-    digits) by its ending; anything else by name words, each a prefix of a word of the name
-    (all words must match), and a single word also as the start of an email.
+    An email (has "@") matches by its start; a phone (digits and separators, at least six
+    digits) by its ending; anything else by name words: every word must start a word of the
+    name, spelled as typed or with German transcription ("Müller" also finds "Mueller"), and
+    a single word also finds emails starting with it.
     """
     text = query.strip()
     if not text:
         return []
     if "@" in text:
-        return _lookup(session, [f"e:{text.casefold()}"], limit)
+        return _lookup(session, [[f"e:{text.casefold()}"]], limit)
     digits = _NON_DIGITS.sub("", text).lstrip("0")
     if _PHONE_QUERY.fullmatch(text) and len(digits) >= MIN_PHONE_DIGITS:
-        return _lookup(session, [f"p:{digits[::-1]}"], limit)
-    folded = {t for f in _fold(text)[:1] for t in (f or "").split()}
-    found = _lookup(session, [f"n:{t}" for t in sorted(folded)], limit) if folded else []
-    if len(folded) <= 1 and len(found) < limit and " " not in text:
-        for golden_id in _lookup(session, [f"e:{text.casefold()}"], limit):
+        return _lookup(session, [[f"p:{digits[::-1]}"]], limit)
+    plain, german = ((f or "").split() for f in _fold(text))
+    if len(german) != len(plain):  # cannot happen with today's folds; stay correct anyway
+        german = plain
+    terms = [sorted({f"n:{a}", f"n:{b}"}) for a, b in zip(plain, german, strict=True)]
+    found = _lookup(session, terms, limit) if terms else []
+    if len(terms) <= 1 and len(found) < limit and " " not in text:
+        for golden_id in _lookup(session, [[f"e:{text.casefold()}"]], limit):
             if golden_id not in found:
                 found.append(golden_id)
     return found[:limit]
