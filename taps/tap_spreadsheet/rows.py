@@ -4,10 +4,12 @@ cannot be read whole kept with their raw cells and a ``_row_error`` reason."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
+
+import msgspec
 
 from tap_spreadsheet.bulk import BulkConverter, bulk_converter
 from tap_spreadsheet.encoding import escape_undecodable, has_undecodable
@@ -32,6 +34,7 @@ EXTRA_CELLS = "_extra_cells"
 LINEAGE = (SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW)
 _MAX_LOGGED = 10
 _CHUNK_ROWS = 1024
+_NONE_FOR_EMPTY = {"": None}.get
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class ReadOptions:
     flag_duplicates: bool
     trim: bool
     stream: str
+    # Records may be msgspec structs instead of dicts (for the fast writer, which only
+    # encodes them): building a struct from columns costs a fraction of a dict.
+    as_structs: bool = False
 
 
 def _ragged_reason(cells: int, width: int) -> str:
@@ -100,6 +106,7 @@ class RowReader:
             if bulk is not None:
                 self._bulk.append((index, name, bulk, conv))
         self._seen_keys: dict[Any, int] = {}
+        self._struct: type[msgspec.Struct] | None = None
         self._logged_duplicates = 0
         self._logged_bad = 0
 
@@ -148,24 +155,28 @@ class RowReader:
         if not keys:
             return
         key = record.get(keys[0]) if len(keys) == 1 else tuple(record.get(k) for k in keys)
-        if key is None or (isinstance(key, tuple) and None in key):
-            reason = f"primary key {', '.join(keys)} is empty"
-        else:
-            first = self._seen_keys.get(key)
-            if first is None:
-                self._seen_keys[key] = row
-                return
-            reason = (
-                f"duplicate primary key {', '.join(keys)}={mask_value(key)} "
-                f"(first seen at row {first} of the same file)"
-            )
-            self.summary.duplicate_keys += 1
-            if self._logged_duplicates < _MAX_LOGGED:
-                self.logger.warning("%s: %s", self._where(row), reason)
-                self._logged_duplicates += 1
-        if self.options.flag_duplicates and record[ROW_ERROR] is None:
+        reason = self._key_problem(key, row)
+        if reason is not None and self.options.flag_duplicates and record[ROW_ERROR] is None:
             record[ROW_ERROR] = reason
             self.summary.bad_rows += 1
+
+    def _key_problem(self, key: Any, row: int) -> str | None:
+        """Why ``key`` (of ``row``) is not a usable primary key; None when it is."""
+        keys = self.options.primary_keys
+        if key is None or (isinstance(key, tuple) and None in key):
+            return f"primary key {', '.join(keys)} is empty"
+        first = self._seen_keys.setdefault(key, row)
+        if first == row:
+            return None
+        reason = (
+            f"duplicate primary key {', '.join(keys)}={mask_value(key)} "
+            f"(first seen at row {first} of the same file)"
+        )
+        self.summary.duplicate_keys += 1
+        if self._logged_duplicates < _MAX_LOGGED:
+            self.logger.warning("%s: %s", self._where(row), reason)
+            self._logged_duplicates += 1
+        return reason
 
     def records(self) -> Iterator[dict[str, Any]]:
         """The records of every non-blank data row, in sheet order."""
@@ -187,8 +198,114 @@ class RowReader:
             )
 
     def _text_records(self) -> Iterator[list[dict[str, Any]]]:
-        # The hot loop of the tap: per-row work stays in C where possible (map, zip, `in`),
-        # typed columns are converted a chunk of rows at a time (bulk.py).
+        table = self.table
+        trim = self.options.trim and table.may_need_trim
+        if (
+            table.line_chunks is None
+            or trim
+            or table.has_undecodable
+            or self.unknown
+            or len(set(self._all_names)) != len(self._all_names)
+        ):
+            yield from self._text_rows(table.rows())
+            return
+        # Rows are lines: a chunk of lines that all have the header's width and none blank
+        # is split and converted column by column; any other chunk goes row by row.
+        delimiter = table.delimiter or ","
+        separators = self.width - 1
+        blank = delimiter * separators
+        header_row = self.layout.header_row_number
+        for first_row, lines in table.line_chunks():
+            if first_row <= header_row:
+                skip = header_row + 1 - first_row
+                lines, first_row = lines[skip:], first_row + skip
+                if not lines:
+                    continue
+            counts = list(map(str.count, lines, repeat(delimiter)))
+            if counts.count(separators) == len(counts) and blank not in lines:
+                self.summary.rows_read += len(lines)
+                yield self._columnar_chunk(first_row, lines, delimiter)
+            else:
+                yield from self._text_rows(
+                    (row, line.split(delimiter)) for row, line in enumerate(lines, first_row)
+                )
+
+    def _columnar_chunk(self, first_row: int, lines: list[str], delimiter: str) -> list[Any]:
+        """Records of lines that each split into exactly the header's width of cells."""
+        width, count = self.width, len(lines)
+        cells = delimiter.join(lines).split(delimiter)
+        columns: list[list[Any]] = [cells[i::width] for i in range(width)]
+        for index, column in enumerate(columns):
+            if "" in column:
+                # dict.get(cell, cell): None for an empty cell, the cell itself otherwise.
+                columns[index] = list(map(_NONE_FOR_EMPTY, column, column))
+        for index, name, convert_column, convert_cell in self._bulk:
+            columns[index] = self._convert_column(
+                name, columns[index], convert_column, convert_cell
+            )
+        rows = range(first_row, first_row + count)
+        errors: list[str | None] | Iterator[None] = repeat(None, count)
+        keys = self.options.primary_keys
+        if keys:
+            positions = [self.names.index(k) for k in keys]
+            key_values: Iterable[Any] = (
+                columns[positions[0]]
+                if len(positions) == 1
+                else zip(*(columns[p] for p in positions), strict=True)
+            )
+            problems = list(map(self._key_problem, key_values, rows))
+            if self.options.flag_duplicates and problems.count(None) != count:
+                errors = problems
+                self.summary.bad_rows += count - problems.count(None)
+        lineage = (repeat(self.table.path, count), repeat(self.table.sheet, count), rows, errors)
+        if self.options.as_structs:
+            return list(map(self._struct_type(), *columns, *lineage, repeat(None, count)))
+        names = self._all_names
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*columns, *lineage, repeat(None, count), strict=True)
+        ]
+
+    def _struct_type(self) -> type[msgspec.Struct]:
+        if self._struct is None:
+            fields = [f"f{i}" for i in range(len(self._all_names))]
+            self._struct = msgspec.defstruct(
+                "SpreadsheetRecord",
+                [(f, Any) for f in fields],
+                rename=dict(zip(fields, self._all_names, strict=True)),
+                # Cells are strings, numbers and None: no reference cycles to collect.
+                gc=False,
+            )
+        return self._struct
+
+    def _convert_column(
+        self,
+        name: str,
+        column: list[Any],
+        convert_column: BulkConverter,
+        convert_cell: TextConverter,
+    ) -> list[Any]:
+        try:
+            return convert_column(column)
+        except Mismatch:
+            pass
+        # Some cell does not fit: convert one by one, keeping misfits as text.
+        mismatches = self.summary.cells_kept_as_text
+        converted: list[Any] = []
+        for value in column:
+            if value is None:
+                converted.append(None)
+                continue
+            try:
+                converted.append(convert_cell(value))
+            except Mismatch:
+                mismatches[name] += 1
+                converted.append(value)
+        return converted
+
+    def _text_rows(self, rows: Iterable[tuple[int, list[str]]]) -> Iterator[list[dict[str, Any]]]:
+        # Row by row: per-row work stays in C where possible (map, zip, `in`), typed
+        # columns are converted a chunk of rows at a time (bulk.py).
         width = self.width
         trim = self.options.trim and self.table.may_need_trim
         strip = str.strip
@@ -199,7 +316,7 @@ class RowReader:
         pending: list[list[Any]] = []
         read = 0
         try:
-            for row, cells in self.table.rows():
+            for row, cells in rows:
                 if row <= header_row:
                     continue
                 if len(cells) != width:
@@ -239,23 +356,9 @@ class RowReader:
         """Convert the typed columns of a chunk of rows, then yield their records."""
         if not pending:
             return []
-        mismatches = self.summary.cells_kept_as_text
         for index, name, convert_column, convert_cell in self._bulk:
             column = [values[index] for values in pending]
-            try:
-                converted = convert_column(column)
-            except Mismatch:
-                # Some cell does not fit: convert one by one, keeping misfits as text.
-                converted = []
-                for value in column:
-                    if value is None:
-                        converted.append(None)
-                        continue
-                    try:
-                        converted.append(convert_cell(value))
-                    except Mismatch:
-                        mismatches[name] += 1
-                        converted.append(value)
+            converted = self._convert_column(name, column, convert_column, convert_cell)
             for values, value in zip(pending, converted, strict=True):
                 values[index] = value
         all_names = self._all_names

@@ -42,9 +42,10 @@ class SpreadsheetStream(Stream):
         """One partition (and bookmark) per file."""
         return [{SOURCE_FILE: path} for path in self.plan.files]
 
-    def _read_options(self) -> ReadOptions:
+    def _read_options(self, *, as_structs: bool = False) -> ReadOptions:
         configured_keys = list(self.plan.spec.primary_keys)
         return ReadOptions(
+            as_structs=as_structs,
             types=self.plan.types,
             formats=self.plan.formats,
             primary_keys=self.primary_keys if configured_keys else [],
@@ -62,8 +63,13 @@ class SpreadsheetStream(Stream):
         for chunk in self.get_record_chunks(context):
             yield from chunk
 
-    def get_record_chunks(self, context: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
-        """The records of one file in lists; the bookmark is stored once all are read."""
+    def get_record_chunks(
+        self, context: Mapping[str, Any], *, as_structs: bool = False
+    ) -> Iterator[list[Any]]:
+        """The records of one file in lists; the bookmark is stored once all are read.
+
+        With ``as_structs`` some records may be msgspec structs (for the fast writer only).
+        """
         path: str = context[SOURCE_FILE]
         tap = self.spreadsheet_tap
         if tap.has_failed(path):
@@ -79,7 +85,7 @@ class SpreadsheetStream(Stream):
                 summary.files_unchanged += 1
                 return
             settings = tap.settings
-            options = self._read_options()
+            options = self._read_options(as_structs=as_structs)
             for table in open_tables(path, self.plan.spec, self.plan.sheet):
                 layout = find_layout(
                     table, header_row=self.plan.spec.header_row, scan_rows=settings.header_scan_rows
@@ -149,7 +155,7 @@ class SpreadsheetStream(Stream):
                     record_counter.with_context(partition)
                     timer.with_context(partition)
                     count = 0
-                    for chunk in self.get_record_chunks(partition):
+                    for chunk in self.get_record_chunks(partition, as_structs=True):
                         write(name, chunk, self._extracted_at)
                         count += len(chunk)
                     record_counter.increment(count)

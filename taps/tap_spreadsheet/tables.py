@@ -35,6 +35,11 @@ class RawTable:
     # False when no cell can have surrounding whitespace, so trimming can be skipped.
     may_need_trim: bool = True
     merged_ranges: list[MergedRange] = field(default_factory=list)
+    # Text files without a quote character (most exports) can be split on line breaks and
+    # delimiters with str methods, many rows at a time: this yields ``(first_row, lines)``
+    # with the line breaks removed. None when quoting or a bare carriage return rules that
+    # out; ``rows`` is then the only way.
+    line_chunks: Callable[[], Iterator[tuple[int, list[str]]]] | None = None
 
 
 def extension_of(path: str) -> str:

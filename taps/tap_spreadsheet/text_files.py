@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tap_spreadsheet.encoding import decode_bytes
@@ -18,6 +18,8 @@ from tap_spreadsheet.tables import RawTable, extension_of
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_ROWS = 50
 _SNIFF_CHARS = 64 * 1024
+# Characters of text per chunk of lines (a few thousand rows).
+_LINE_CHUNK_CHARS = 256 * 1024
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -111,7 +113,7 @@ def _read_text_table(
     chosen = delimiter or sniff_delimiter(text, quotechar, default)
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=chosen, quotechar=quotechar)
+        reader = csv.reader(_lines(text), delimiter=chosen, quotechar=quotechar)
         previous_line = 0
         for row in reader:
             start = previous_line + 1
@@ -127,7 +129,57 @@ def _read_text_table(
         encoding=decoded.encoding,
         has_undecodable=decoded.has_undecodable,
         may_need_trim=_may_need_trim(text, chosen, quotechar),
+        line_chunks=_line_chunker(text, quotechar),
     )
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their line ends, as ``io.StringIO(text, newline="")`` gives.
+
+    A StringIO over the whole text copies it at four bytes a character before the first
+    line: a second or more for a large file when discovery only needs its first rows. Each
+    piece here ends just after a line feed, so no CRLF pair is cut in two.
+    """
+    size, start = len(text), 0
+    while start < size:
+        end = text.find("\n", start + _LINE_CHUNK_CHARS)
+        end = size if end < 0 else end + 1
+        yield from io.StringIO(text[start:end], newline="")
+        start = end
+
+
+def _line_chunker(
+    text: str, quotechar: str
+) -> Callable[[], Iterator[tuple[int, list[str]]]] | None:
+    """Lines in chunks, when splitting on line breaks finds exactly the rows csv.reader does.
+
+    Without a quote character no cell can hold a line break or a delimiter, so each line is
+    one row and its cells are the pieces between delimiters (an empty line is csv.reader's
+    empty row). csv.reader also ends a row at a lone carriage return; a file with one keeps
+    the csv.reader path.
+    """
+    if quotechar in text:
+        return None
+    crlf = "\r" in text
+    if crlf and text.count("\r") != text.count("\r\n"):
+        return None
+
+    def line_chunks() -> Iterator[tuple[int, list[str]]]:
+        size, start, row = len(text), 0, 1
+        while start < size:
+            end = text.find("\n", start + _LINE_CHUNK_CHARS)
+            end = size if end < 0 else end + 1
+            part = text[start:end]
+            if crlf:
+                part = part.replace("\r\n", "\n")
+            lines = part.split("\n")
+            if part.endswith("\n"):
+                lines.pop()  # the empty piece after the last line break is no line
+            yield row, lines
+            row += len(lines)
+            start = end
+
+    return line_chunks
 
 
 # Whitespace str.strip removes besides space, tab and line breaks.

@@ -44,6 +44,7 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
         self._framing_key: tuple[str, str] | None = None
         self._prefix = b""
         self._suffix = b""
+        self._between = b""
 
     def flush(self) -> None:
         """Write out the records held back so far."""
@@ -70,22 +71,27 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
         """Write a RECORD message without building a message object first."""
         self.write_records(stream, [record], time_extracted)
 
-    def write_records(
-        self, stream: str, records: list[dict[str, Any]], time_extracted: str
-    ) -> None:
-        """Write RECORD messages for ``records``: only the record itself is encoded per line."""
+    def write_records(self, stream: str, records: list[Any], time_extracted: str) -> None:
+        """Write RECORD messages for ``records`` (dicts or msgspec structs).
+
+        The records are encoded as JSON lines in one call; the envelope around each is put
+        in by replacing the line breaks between them, which is safe because encoded JSON
+        holds no raw line break.
+        """
+        if not records:
+            return
         key = (stream, time_extracted)
         if key != self._framing_key:
             self._framing_key = key
             self._prefix = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream) + b',"record":'
-            self._suffix = b',"time_extracted":' + _ENCODER.encode(time_extracted) + b"}\n"
+            self._suffix = b',"time_extracted":' + _ENCODER.encode(time_extracted) + b"}"
+            self._between = self._suffix + b"\n" + self._prefix
+        lines = _ENCODER.encode_lines(records)
         pending = self._pending
-        prefix, suffix, encode_into = self._prefix, self._suffix, _ENCODER.encode_into
-        for record in records:
-            pending += prefix
-            # encode_into at offset -1 appends to what is already pending.
-            encode_into(record, pending, -1)
-            pending += suffix
+        pending += self._prefix
+        pending += lines[:-1].replace(b"\n", self._between)
+        pending += self._suffix
+        pending += b"\n"
         if len(pending) >= _CHUNK:
             _write(pending, flush=False)
             pending.clear()
