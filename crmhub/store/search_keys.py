@@ -187,11 +187,12 @@ def _lookup(session: Session, terms: list[list[str]], limit: int) -> list[int]:
     driver, *others = terms
     found: dict[int, None] = {}
     for prefix in driver:
-        query = (
-            select(GoldenSearchKey.golden_id)
-            .join(GoldenRecord, GoldenRecord.id == GoldenSearchKey.golden_id)
-            .where(_prefix(prefix), GoldenRecord.status == "active")
+        # EXISTS, not a join: a join lets SQLite drive from golden_record's status index
+        # (every active master) instead of the key range.
+        active = exists().where(
+            GoldenRecord.id == GoldenSearchKey.golden_id, GoldenRecord.status == "active"
         )
+        query = select(GoldenSearchKey.golden_id).where(_prefix(prefix), active)
         for other in others:
             k = aliased(GoldenSearchKey)
             query = query.where(
