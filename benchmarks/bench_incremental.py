@@ -1,16 +1,19 @@
-"""Incremental matching: 10,000 new records against a 1,000,000-record master.
+"""Incremental matching: 10,000 new records against a 1,000,000-record master, via `crmhub match`.
 
 The synthetic set (:mod:`crmhub.synthetic`, cached under ``.bench/``) of master + new
 records is shuffled with a fixed seed, so new records have duplicates in the master, among
-themselves, or nowhere. The master's state is what a previous run would have stored: its
-normalized frame (cached), master ids (the generator's entity ids, as if the previous run
-were perfect, so every error counted here is the incremental run's own) and a model trained
-on a 100,000-record sample. None of that setup is timed.
+themselves, or nowhere. Setup (not timed, cached in ``.bench/incremental-<N>-<new>-<seed>/``
+and built once): a SQLite master whose source records, xref, golden records, stored model
+and match index are what a previous run would have left. Its master ids are the
+generator's entity ids, as if the previous run were perfect, so every error counted here is
+the incremental run's own. The model is EM on a 100,000-record sample.
 
-Timed: normalize the new records, then :func:`crmhub_dedupe.incremental.match_incremental`
-with the pipeline's blocking rules (linkage mode new vs master, plus dedupe among the new)
-and its scoring and look-alike guards. Printed: time, peak memory, what the run decided, and
-pairwise precision/recall/F1 over the pairs that involve a new record.
+Timed: a copy of that master gets the new records as an ingest leaves them (pending), then
+a real `crmhub match --json` process runs: validate and normalize the new records, find
+candidates through the match index, match, write xref, golden records and the review
+queue. Printed: wall and CPU time of the process (start-up included), its peak memory, the
+load average, what the run decided, and pairwise precision/recall/F1 over the pairs that
+involve a new record.
 
     .venv/bin/python benchmarks/bench_incremental.py
     .venv/bin/python benchmarks/bench_incremental.py --master 100000 --new 2000 --json
@@ -20,7 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,54 +35,151 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dedupe_1m import CACHE, load, load_avg, peak_gib
+from bench_dedupe_1m import CACHE, load_avg, load_chunks
+
+CRMHUB = str(Path(sys.executable).parent / "crmhub")
+SOURCES = ("crm", "erp", "legacy", "webshop")
 
 
-class PipelineMatcher:
-    """``block`` and ``score`` callables for match_incremental, over the engine's pipeline."""
+def _project_file(folder: Path, sources: set[str]) -> None:
+    doc = {
+        "version": 1,
+        "name": "bench-incremental",
+        "master": {"url": "sqlite:///master.db"},
+        "sources": {name: {"tap": ["true"]} for name in sorted(sources)},
+    }
+    (folder / "crmhub.yml").write_text(json.dumps(doc, indent=2))
 
-    def __init__(self, settings: Any, model: Any) -> None:
-        self.settings = settings
-        self.model = model
-        self._frame: pd.DataFrame | None = None
-        self._cache: Any = None
 
-    def cache(self, frame: pd.DataFrame) -> Any:
-        from crmhub_dedupe.comparison import ColumnCache
+def _incoming(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    from crmhub.store.source_records import IncomingRecord
 
-        if self._frame is not frame:
-            self._frame, self._cache = frame, ColumnCache(frame)
-        return self._cache
-
-    def block(self, frame: pd.DataFrame, is_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from crmhub_dedupe.blocking import block
-
-        rules = self.settings.blocking_rules
-        linked = block(frame, rules, link_only_between=is_new, cache=self.cache(frame))
-        rows = np.flatnonzero(is_new)
-        inner = block(frame.iloc[rows].reset_index(drop=True), rules)
-        return (
-            np.concatenate([linked.left, rows[inner.left]]),
-            np.concatenate([linked.right, rows[inner.right]]),
+    out: dict[str, list[Any]] = {}
+    for rec in records:
+        canonical = {k: v for k, v in rec.items() if k not in ("record_id", "source")}
+        text = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS).decode()
+        out.setdefault(rec["source"], []).append(
+            IncomingRecord(rec["record_id"], text, str(hash(text)), "customer", text, "ok", None)
         )
+    return out
 
-    def score(self, frame: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        from crmhub_dedupe.comparison import compare
-        from crmhub_dedupe.scoring import classify, score
 
-        cache = self.cache(frame)
-        gamma = compare(cache, self.settings, left, right)
-        scores = score(cache, self.settings, self.model, left, right, gamma)
-        classes = np.asarray(
-            classify(cache, self.settings, left, right, gamma, scores.probability).classification
+def _write(master: Any, records: list[dict[str, Any]], run_id: int) -> None:
+    from crmhub.store.source_records import write_batch
+
+    with master.engine.begin() as conn:
+        for source, incoming in _incoming(records).items():
+            for start in range(0, len(incoming), 20_000):
+                write_batch(
+                    conn,
+                    source=source,
+                    stream="customers",
+                    records=incoming[start : start + 20_000],
+                    run_id=run_id,
+                    mapping_version="bench",
+                )
+
+
+def _split(n_master: int, n_new: int, seed: int) -> tuple[dict[str, str], Any, np.ndarray]:
+    truth, _, chunks = load_chunks(n_master + n_new, seed, 0.0)
+    order = np.random.default_rng(seed).permutation(n_master + n_new)
+    is_new = np.zeros(n_master + n_new, dtype=bool)
+    is_new[order[n_master:]] = True
+    return truth, chunks, is_new
+
+
+def build(n_master: int, n_new: int, seed: int) -> Path:
+    """The cached master (built once): source records, xref, golden records, model, index."""
+    from sqlalchemy import insert
+
+    from crmhub.match import index
+    from crmhub.match.engine import save_model
+    from crmhub.store import open_master
+    from crmhub.store.models import GoldenRecord, Xref
+    from crmhub_dedupe.normalize import normalize_frame
+    from crmhub_dedupe.pipeline import train
+    from crmhub_dedupe.settings import MatchSettings
+
+    folder = CACHE / f"incremental-{n_master}-{n_new}-{seed}"
+    if (folder / "ready").exists():
+        return folder
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    print(f"building the {n_master:,}-record master once into {folder} ...", flush=True)
+    started = time.perf_counter()
+    truth, chunks, is_new = _split(n_master, n_new, seed)
+    _project_file(folder, set(SOURCES))
+    master = open_master(f"sqlite:///{folder / 'master.db'}")
+    settings = MatchSettings.default()
+    frames: list[pd.DataFrame] = []
+    position = 0
+    for chunk in chunks:
+        mine = [r for k, r in enumerate(chunk) if not is_new[position + k]]
+        position += len(chunk)
+        _write(master, mine, run_id=1)
+        frame = normalize_frame(mine).frame
+        frames.append(frame)
+        print(f"  {position:,} records written and normalized", flush=True)
+    with master.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE source_record SET match_state = 'matched'")
+        ids = dict(
+            conn.exec_driver_sql("SELECT source || '/' || source_key, id FROM source_record").all()
         )
-        # A pair a look-alike guard capped must not auto-merge: keep it below the threshold.
-        cap = np.nextafter(self.settings.thresholds.auto_merge, 0.0)
-        return np.where(classes == "merge", scores.probability, np.minimum(scores.probability, cap))
+    for frame in frames:
+        keys = frame["source"] + "/" + frame["record_id"]
+        frame["master_id"] = frame["record_id"].map(truth)
+        frame["record_id"] = keys.map(ids).astype(str)
+    entities = sorted({m for f in frames for m in f["master_id"].tolist()})
+    with master.session() as s:
+        now = pd.Timestamp("2024-01-01", tz="UTC").to_pydatetime()
+        for frame in frames:
+            s.execute(
+                insert(Xref),
+                [
+                    {
+                        "source_record_id": int(r),
+                        "master_id": m,
+                        "method": "auto",
+                        "matched_at": now,
+                        "run_id": 1,
+                    }
+                    for r, m in zip(frame["record_id"], frame["master_id"], strict=True)
+                ],
+            )
+        for start in range(0, len(entities), 50_000):
+            s.execute(
+                insert(GoldenRecord),
+                [
+                    {
+                        "master_id": e,
+                        "kind": None,
+                        "data": {},
+                        "provenance": {},
+                        "overrides": {},
+                        "flags": [],
+                        "version": 1,
+                        "status": "active",
+                        "created_at": now + pd.Timedelta(seconds=int(e[1:]) % 60),
+                        "updated_at": now,
+                    }
+                    for e in entities[start : start + 50_000]
+                ],
+            )
+        share = min(1.0, 100_000 / max(1, n_master))
+        sample = pd.concat(
+            [f.sample(frac=share, random_state=seed) for f in frames], ignore_index=True
+        ).drop(columns="master_id")
+        save_model(s, train(sample, settings), run_id=1)
+        index.rebuild(s, [f.drop(columns="master_id") for f in frames], settings, run_id=1)
+    master.dispose()
+    (folder / "ready").write_text(f"{time.perf_counter() - started:.0f} s to build\n")
+    return folder
 
 
 def pairs_with_new(groups: Counter[Any], new_groups: Counter[Any]) -> int:
@@ -87,82 +191,86 @@ def pairs_with_new(groups: Counter[Any], new_groups: Counter[Any]) -> int:
     return total
 
 
-def run(n_master: int, n_new: int, seed: int) -> dict[str, Any]:
-    from crmhub_dedupe.incremental import Thresholds, match_incremental
-    from crmhub_dedupe.normalize import normalize_frame
-    from crmhub_dedupe.pipeline import train
-    from crmhub_dedupe.settings import MatchSettings
+def run(n_master: int, n_new: int, seed: int, keep: bool) -> dict[str, Any]:
+    from crmhub.store import open_master
 
-    records, truth, _ = load(n_master + n_new, seed, 0.0)
-    order = np.random.default_rng(seed).permutation(len(records))
-    master_recs = [records[k] for k in order[:n_master].tolist()]
-    new_recs = [records[k] for k in order[n_master:].tolist()]
-    del records
+    cached = build(n_master, n_new, seed)
+    work = CACHE / f"incremental-run-{n_master}-{n_new}-{seed}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    shutil.copy(cached / "master.db", work / "master.db")
+    shutil.copy(cached / "crmhub.yml", work / "crmhub.yml")
+    truth, chunks, is_new = _split(n_master, n_new, seed)
+    new_recs: list[dict[str, Any]] = []
+    position = 0
+    for chunk in chunks:
+        new_recs += [r for k, r in enumerate(chunk) if is_new[position + k]]
+        position += len(chunk)
+    master = open_master(f"sqlite:///{work / 'master.db'}")
+    _write(master, new_recs, run_id=2)  # what `crmhub ingest` leaves: pending records
+    master.dispose()
 
-    # --- setup (not timed): what the previous run stored ---------------------------------
-    settings = MatchSettings.default()
-    frame_cache = CACHE / f"incremental_master_{n_master}_{n_new}_{seed}.pkl"
-    if frame_cache.exists():
-        with frame_cache.open("rb") as fh:
-            master = pickle.load(fh)  # noqa: S301 - our own cache file
-    else:
-        print(f"normalizing the {n_master:,}-record master once (cached) ...", flush=True)
-        master = normalize_frame(master_recs).frame
-        with frame_cache.open("wb") as fh:
-            pickle.dump(master, fh, protocol=5)
-    master["master_id"] = master["record_id"].map(truth)
-    created = {e: f"2020-01-01T00:00:{int(e[1:]) % 60:02d}+00:00" for e in set(truth.values())}
-    sample = master.sample(n=min(100_000, len(master)), random_state=seed).drop(columns="master_id")
-    model = train(sample.reset_index(drop=True), settings)
-    del master_recs
-
-    # --- timed -----------------------------------------------------------------------------
+    # --- timed: one `crmhub match` process ------------------------------------------------
     load_start = load_avg()
-    started = time.perf_counter()
-    new_frame = normalize_frame(new_recs).frame
-    t_norm = time.perf_counter() - started
-    matcher = PipelineMatcher(settings, model)
-    fresh = iter(range(10**9))
-    result = match_incremental(
-        master,
-        new_frame,
-        block=matcher.block,
-        score=matcher.score,
-        master_created=created,
-        thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
-        new_master_id=lambda: f"new{next(fresh)}",
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.monotonic()
+    proc = subprocess.run(
+        [CRMHUB, "-p", str(work), "match", "--json"], capture_output=True, text=True, check=False
     )
-    elapsed = time.perf_counter() - started
+    seconds = time.monotonic() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"crmhub match failed with exit code {proc.returncode}")
+    summary = json.loads(proc.stdout)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-    # --- quality over pairs that involve a new record -----------------------------------------
-    new_ids = set(new_frame["record_id"])
-    final = dict(zip(master["record_id"], master["master_id"], strict=True))
-    final.update(result.assignments)
+    # --- quality over pairs that involve a new record ----------------------------------------
+    with sqlite3.connect(work / "master.db") as conn:
+        final = {
+            f"{source}/{key}": master_id
+            for source, key, master_id in conn.execute(
+                "SELECT s.source, s.source_key, x.master_id FROM xref x "
+                "JOIN source_record s ON s.id = x.source_record_id"
+            )
+        }
+    truth_of = {k: truth[k.split("/", 1)[1]] for k in final}
+    new_ids = {f"{r['source']}/{r['record_id']}" for r in new_recs}
     predicted = Counter(final.values())
     predicted_new = Counter(final[r] for r in new_ids)
-    true_groups = Counter(truth[r] for r in final)
-    true_new = Counter(truth[r] for r in new_ids)
-    cells = Counter((final[r], truth[r]) for r in final)
-    cells_new = Counter((final[r], truth[r]) for r in new_ids)
+    true_groups = Counter(truth_of.values())
+    true_new = Counter(truth_of[r] for r in new_ids)
+    cells = Counter((final[r], truth_of[r]) for r in final)
+    cells_new = Counter((final[r], truth_of[r]) for r in new_ids)
     tp = pairs_with_new(cells, cells_new)
     n_pred = pairs_with_new(predicted, predicted_new)
     n_true = pairs_with_new(true_groups, true_new)
     precision = tp / n_pred if n_pred else 1.0
     recall = tp / n_true if n_true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if not keep:
+        shutil.rmtree(work)
     return {
-        "master_records": len(master),
-        "new_records": len(new_frame),
-        "seconds": round(elapsed, 2),
-        "normalize_new_s": round(t_norm, 2),
-        "peak_rss_gib": round(peak_gib(), 2),
-        **result.summary(),
+        "master_records": n_master,
+        "new_records": len(new_recs),
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "records_per_s": round(len(new_recs) / seconds),
+        "peak_rss_gib": round(after.ru_maxrss / 2**20, 2),
+        "index": summary["index"],
+        "changed": summary["changed"],
+        "golden_created": summary["golden_created"],
+        "golden_updated": summary["golden_updated"],
+        "masters_merged": summary["masters_merged"],
+        "candidates": summary["candidates"],
         "precision_new_pairs": round(precision, 4),
         "recall_new_pairs": round(recall, 4),
         "f1_new_pairs": round(f1, 4),
         "true_pairs_with_new": n_true,
         "load_at_start": load_start,
         "load_at_end": load_avg(),
+        "cpus": os.cpu_count(),
     }
 
 
@@ -171,9 +279,10 @@ def main() -> None:
     parser.add_argument("--master", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the run's master copy")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    out = run(args.master, args.new, args.seed)
+    out = run(args.master, args.new, args.seed, args.keep)
     if args.json:
         print(json.dumps(out))
         return

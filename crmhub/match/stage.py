@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crmhub.config import Project
+from crmhub.match import index, indexed
 from crmhub.match.engine import (
     MIN_EM_RECORDS,
     engine_settings,
@@ -42,9 +43,12 @@ from crmhub.store.models import (
     Xref,
 )
 from crmhub.store.types import utcnow
-from crmhub_dedupe.incremental import Thresholds, match_incremental
+from crmhub_dedupe.incremental import IncrementalResult, Thresholds, match_incremental
 from crmhub_dedupe.matcher import IncrementalMatcher
+from crmhub_dedupe.model import MatchModel
 from crmhub_dedupe.normalize import normalize_frame
+from crmhub_dedupe.settings import MatchSettings
+from crmhub_dedupe.survive import SurvivorshipConfig
 from crmhub_dedupe.validate import validate_canonical
 
 ProgressFn = Callable[[str], None]
@@ -73,6 +77,9 @@ class MatchSummary:
     model: str = "stored"
     learned_from: int = 0
     engine: str = "fellegi-sunter"
+    # "used": matched through the match index; "rebuilt": the whole master was loaded and the
+    # index rebuilt (first run, --full, --learn, or settings/normalization changed)
+    index: str = "rebuilt"
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -106,133 +113,239 @@ def run_match(
     priorities = {name: s.priority for name, s in project.config.sources.items()}
     rules = survivorship_config(priorities, project.config.matching.survivorship)
     with master.session() as s:
-        rows = s.execute(
-            select(
-                SourceRecord.id,
-                SourceRecord.source,
-                SourceRecord.canonical,
-                SourceRecord.last_seen,
-                SourceRecord.match_state,
-            )
-            .where(
-                SourceRecord.entity == "customer",
-                SourceRecord.status == "ok",
-                SourceRecord.deleted.is_(False),
-            )
-            .order_by(SourceRecord.id)
-        ).all()
-        xref = dict(
-            s.execute(
-                select(Xref.source_record_id, Xref.master_id)
-                .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
-                .where(SourceRecord.entity == "customer")
-            ).all()
-        )
-        deleted = [
-            str(rid)
-            for (rid,) in s.execute(
-                select(SourceRecord.id)
-                .join(Xref, Xref.source_record_id == SourceRecord.id)
-                .where(SourceRecord.entity == "customer", SourceRecord.deleted.is_(True))
-            )
-        ]
-        summary.records = len(rows)
-        summary.deleted = len(deleted)
-
-        # validate: records that fail hard go to quarantine and are not matched
-        say(f"validating {len(rows):,} customer records")
-        records = [engine_record(r) for r in rows]
-        checked = validate_canonical(records)
-        bad = ~np.asarray(checked.valid_mask, dtype=bool)
-        if bad.any():
-            _quarantine(s, rows, checked, bad, run_id, summary)
-        keep = [rec for rec, is_bad in zip(records, bad.tolist(), strict=True) if not is_bad]
-        kept_rows = [row for row, is_bad in zip(rows, bad.tolist(), strict=True) if not is_bad]
-
-        say(f"normalizing {len(keep):,} records")
-        normalized = normalize_frame(keep)
-        frame = normalized.frame
-        summary.flagged = int(sum(1 for f in frame["flags"] if f)) if "flags" in frame else 0
-
+        info = None if full or learn else index.stored_index(s)
         model = None if full else load_model(s, settings)
-        if model is None:
-            say("estimating match weights (EM, or the default model for small data)")
-            model, how = train_model(frame, settings, custom=bool(project.config.matching.engine))
-            summary.model_trained = True
-            summary.model = how
-            if how == "default":
-                summary.notes.append(
-                    f"{len(frame):,} records are too few to estimate weights (EM needs "
-                    f"{MIN_EM_RECORDS:,}); the engine's default model is used until then"
-                )
-        matcher = IncrementalMatcher(settings, model)
-        decided = [
-            (str(c.left_record_id), str(c.right_record_id), c.status == "approved")
-            for c in s.scalars(
-                select(MatchCandidate).where(MatchCandidate.status.in_(("approved", "rejected")))
+        if (
+            info is not None
+            and model is not None
+            and info.fingerprint == index.fingerprint(settings)
+            and _run_indexed(s, settings, model, info, run_id, summary, say, priorities, rules)
+        ):
+            return summary
+        _run_full_load(
+            project, s, settings, model, run_id, summary, say, priorities, rules, full, learn
+        )
+    return summary
+
+
+def _run_indexed(
+    s: Session,
+    settings: MatchSettings,
+    model: MatchModel,
+    info: index.IndexInfo,
+    run_id: int,
+    summary: MatchSummary,
+    say: ProgressFn,
+    priorities: dict[str, int],
+    rules: SurvivorshipConfig,
+) -> bool:
+    """The incremental run through the match index; False when the index must be rebuilt."""
+    summary.index = "used"
+    rows = indexed.pending_rows(s)
+    deleted = indexed.deleted_in_master(s)
+    say(f"validating {len(rows):,} new or changed customer records")
+    records = [engine_record(r) for r in rows]
+    checked = validate_canonical(records) if records else None
+    bad = (
+        ~np.asarray(checked.valid_mask, dtype=bool)
+        if checked is not None
+        else np.zeros(0, dtype=bool)
+    )
+    keep = [rec for rec, is_bad in zip(records, bad.tolist(), strict=True) if not is_bad]
+    say(f"normalizing {len(keep):,} records")
+    if keep:
+        changes = normalize_frame(keep).frame
+        if tuple(changes.columns) != info.columns:
+            summary.index = "rebuilt"
+            return False  # the engine's normalized frame changed shape
+        if not info.array_columns:
+            info = index.frame_info(changes, settings)
+    else:
+        changes = pd.DataFrame({c: pd.Series([], dtype=object) for c in info.columns})
+    summary.records = indexed.live_count(s)
+    summary.deleted = len(deleted)
+    if checked is not None and bad.any():
+        _quarantine(s, rows, checked, bad, run_id, summary)
+    summary.flagged = (
+        int(sum(1 for f in changes["flags"] if f)) if "flags" in changes and len(changes) else 0
+    )
+    summary.changed = len(changes)
+    decided = indexed.decided_pairs(s)
+    gone = set(deleted) | {int(rows[k].id) for k in np.flatnonzero(bad).tolist()}
+    say(f"matching {len(changes):,} new or changed records against their candidates")
+    result, frame, matcher, goldens = indexed.match_changes(
+        s,
+        changes=changes,
+        gone=gone,
+        decided=decided,
+        settings=settings,
+        model=model,
+        info=info,
+        run_id=run_id,
+        new_master_id=new_master_id,
+    )
+    since = indexed.previous_match_start(s, run_id)
+    touched = _write(
+        s, result, goldens, deleted, matcher, frame, run_id, summary, priorities, rules
+    )
+    if since is None:
+        _link_related(s, run_id, summary)
+    else:
+        moved = set(touched) | {loser for loser, _ in result.merges} | set(result.retired)
+        indexed.link_related(s, run_id, since, moved, summary)
+    return True
+
+
+def _run_full_load(
+    project: Project,
+    s: Session,
+    settings: MatchSettings,
+    model: MatchModel | None,
+    run_id: int,
+    summary: MatchSummary,
+    say: ProgressFn,
+    priorities: dict[str, int],
+    rules: SurvivorshipConfig,
+    full: bool,
+    learn: bool,
+) -> None:
+    """Load and normalize every live customer record, match, and rebuild the match index."""
+    rows = s.execute(
+        select(
+            SourceRecord.id,
+            SourceRecord.source,
+            SourceRecord.canonical,
+            SourceRecord.last_seen,
+            SourceRecord.match_state,
+        )
+        .where(
+            SourceRecord.entity == "customer",
+            SourceRecord.status == "ok",
+            SourceRecord.deleted.is_(False),
+        )
+        .order_by(SourceRecord.id)
+    ).all()
+    xref = dict(
+        s.execute(
+            select(Xref.source_record_id, Xref.master_id)
+            .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
+            .where(SourceRecord.entity == "customer")
+        ).all()
+    )
+    deleted_ids = indexed.deleted_in_master(s)
+    summary.records = len(rows)
+    summary.deleted = len(deleted_ids)
+
+    # validate: records that fail hard go to quarantine and are not matched
+    say(f"validating {len(rows):,} customer records")
+    records = [engine_record(r) for r in rows]
+    checked = validate_canonical(records)
+    bad = ~np.asarray(checked.valid_mask, dtype=bool)
+    if bad.any():
+        _quarantine(s, rows, checked, bad, run_id, summary)
+    keep = [rec for rec, is_bad in zip(records, bad.tolist(), strict=True) if not is_bad]
+    kept_rows = [row for row, is_bad in zip(rows, bad.tolist(), strict=True) if not is_bad]
+
+    say(f"normalizing {len(keep):,} records")
+    normalized = normalize_frame(keep)
+    frame = normalized.frame
+    summary.flagged = int(sum(1 for f in frame["flags"] if f)) if "flags" in frame else 0
+
+    if model is None:
+        say("estimating match weights (EM, or the default model for small data)")
+        model, how = train_model(frame, settings, custom=bool(project.config.matching.engine))
+        summary.model_trained = True
+        summary.model = how
+        if how == "default":
+            summary.notes.append(
+                f"{len(frame):,} records are too few to estimate weights (EM needs "
+                f"{MIN_EM_RECORDS:,}); the engine's default model is used until then"
             )
-        ]
-        if learn:
-            model, summary.learned_from = learn_from_decisions(model, matcher, frame, decided)
-            matcher = IncrementalMatcher(settings, model)
-        if summary.model_trained or learn:
-            save_model(s, model, run_id)
-
-        ids = frame["record_id"].to_numpy(dtype=object)
-        previous = np.array([xref.get(int(i)) for i in ids], dtype=object)
-        had_master = np.array([p is not None for p in previous], dtype=bool)
-        pending = np.array(
-            [r.match_state == "pending" or r.id not in xref for r in kept_rows], dtype=bool
+    matcher = IncrementalMatcher(settings, model)
+    decided = [
+        (str(c.left_record_id), str(c.right_record_id), c.status == "approved")
+        for c in s.scalars(
+            select(MatchCandidate).where(MatchCandidate.status.in_(("approved", "rejected")))
         )
-        changes_mask = np.ones(len(frame), dtype=bool) if full else pending
-        base = frame.loc[had_master].copy()
-        base["master_id"] = previous[had_master]
-        changes = frame.loc[changes_mask].reset_index(drop=True)
-        summary.changed = int(changes_mask.sum())
-        goldens = {g.master_id: g for g in s.scalars(select(GoldenRecord))}
-        created = {mid: _iso(g.created_at) for mid, g in goldens.items()}
-        for mid in set(base["master_id"]):
-            created.setdefault(mid, _iso(utcnow()))
+    ]
+    if learn:
+        model, summary.learned_from = learn_from_decisions(model, matcher, frame, decided)
+        matcher = IncrementalMatcher(settings, model)
+    if summary.model_trained or learn:
+        save_model(s, model, run_id)
 
-        say(f"matching {len(changes):,} new or changed records against {len(base):,}")
-        result = match_incremental(
-            base.reset_index(drop=True),
-            changes,
-            block=matcher.block,
-            score=matcher.score,
-            master_created=created,
-            approved=[(a, b) for a, b, ok in decided if ok],
-            rejected=[(a, b) for a, b, ok in decided if not ok],
-            thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
-            new_master_id=new_master_id,
-        )
-        say("writing golden records")
-        _persist(s, result, goldens, run_id, summary)
-        touched = set(result.recompute) | set(result.new_masters)
-        # Deleted records leave their master; recompute retires a master left empty. They
-        # are not in the frames (only live records are normalized), so the hub does this.
+    ids = frame["record_id"].to_numpy(dtype=object)
+    previous = np.array([xref.get(int(i)) for i in ids], dtype=object)
+    had_master = np.array([p is not None for p in previous], dtype=bool)
+    pending = np.array(
+        [r.match_state == "pending" or r.id not in xref for r in kept_rows], dtype=bool
+    )
+    changes_mask = np.ones(len(frame), dtype=bool) if full else pending
+    base = frame.loc[had_master].copy()
+    base["master_id"] = previous[had_master]
+    changes = frame.loc[changes_mask].reset_index(drop=True)
+    summary.changed = int(changes_mask.sum())
+    goldens = {g.master_id: g for g in s.scalars(select(GoldenRecord))}
+    created = {mid: _iso(g.created_at) for mid, g in goldens.items()}
+    for mid in set(base["master_id"]):
+        created.setdefault(mid, _iso(utcnow()))
+
+    say(f"matching {len(changes):,} new or changed records against {len(base):,}")
+    result = match_incremental(
+        base.reset_index(drop=True),
+        changes,
+        block=matcher.block,
+        score=matcher.score,
+        master_created=created,
+        approved=[(a, b) for a, b, ok in decided if ok],
+        rejected=[(a, b) for a, b, ok in decided if not ok],
+        thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
+        new_master_id=new_master_id,
+    )
+    say("writing golden records")
+    _write(s, result, goldens, deleted_ids, matcher, frame, run_id, summary, priorities, rules)
+    _link_related(s, run_id, summary)
+    say("rebuilding the match index")
+    index.rebuild(s, [frame], settings, run_id)
+
+
+def _write(
+    s: Session,
+    result: IncrementalResult,
+    goldens: dict[str, GoldenRecord],
+    deleted: list[int],
+    matcher: IncrementalMatcher,
+    frame: pd.DataFrame,
+    run_id: int,
+    summary: MatchSummary,
+    priorities: dict[str, int],
+    rules: SurvivorshipConfig,
+) -> set[str]:
+    """Write the engine's decisions: xref, golden records, candidates; the masters touched."""
+    _persist(s, result, goldens, run_id, summary)
+    touched = set(result.recompute) | set(result.new_masters)
+    # Deleted records leave their master; recompute retires a master left empty. They
+    # are not in the frames (only live records are normalized), so the hub does this.
+    for start in range(0, len(deleted), 500):
         for x in s.scalars(
-            select(Xref).where(Xref.source_record_id.in_([int(d) for d in deleted]))
+            select(Xref).where(Xref.source_record_id.in_(deleted[start : start + 500]))
         ):
             touched.add(x.master_id)
             s.delete(x)
-        s.flush()
-        counts = recompute(s, touched, priorities, run_id=run_id, config=rules)
-        summary.golden_updated = counts["updated"] - summary.golden_created
-        summary.golden_unchanged = counts["unchanged"]
-        summary.golden_retired += counts["retired"]
-        _candidates(s, result.review, matcher, frame, run_id, summary)
-        s.execute(
-            update(SourceRecord)
-            .where(SourceRecord.entity == "customer", SourceRecord.match_state == "pending")
-            .values(match_state="matched")
-        )
-        summary.clusters = (
-            s.scalar(select(func.count()).where(GoldenRecord.status == "active")) or 0
-        )
-        summary.merged_records = _merged_records(s)
-        _link_related(s, run_id, summary)
-    return summary
+    s.flush()
+    counts = recompute(s, touched, priorities, run_id=run_id, config=rules)
+    summary.golden_updated = counts["updated"] - summary.golden_created
+    summary.golden_unchanged = counts["unchanged"]
+    summary.golden_retired += counts["retired"]
+    _candidates(s, result.review, matcher, frame, run_id, summary)
+    s.execute(
+        update(SourceRecord)
+        .where(SourceRecord.match_state == "pending", SourceRecord.entity == "customer")
+        .values(match_state="matched")
+    )
+    summary.clusters = s.scalar(select(func.count()).where(GoldenRecord.status == "active")) or 0
+    summary.merged_records = _merged_records(s)
+    return touched
 
 
 def _merged_records(s: Session) -> int:

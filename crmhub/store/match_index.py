@@ -1,0 +1,70 @@
+"""The match index: each matched source record's normalized form and blocking keys.
+
+An incremental ``crmhub match`` must not load and normalize the whole master to match a few
+new records. So the match stage keeps, per customer source record it has matched:
+
+* ``match_form``: the engine's normalized matching form (one row of the normalized frame,
+  as a JSON array in the column order the index was built with);
+* ``match_key``: one row per blocking rule and key value (multi-valued fields give one row
+  per value; the sorted-neighbourhood rule keeps its sort key), indexed by (rule, key), so
+  the candidates of a new record are found by an indexed join instead of a full scan;
+* ``match_term``: how many indexed records hold each value of the term-frequency columns,
+  so that scores over a few candidates weigh a common surname as the whole master would.
+
+The index is a derived copy: the match stage rewrites it in the transaction that writes the
+xref, and rebuilds it from the source records when the engine's settings or normalization
+changed (its fingerprint is kept in ``state``) or with ``crmhub match --full``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crmhub.store.models import Base, SourceRecord
+
+KEY_LENGTH = 300
+# Code point order on every backend: the sorted-neighbourhood rule asks for the keys next
+# to a value, and the engine sorts them by code point (PostgreSQL's default collations do not).
+KEY_TYPE = String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+
+
+class MatchForm(Base):
+    """The normalized matching form of one matched customer source record."""
+
+    __tablename__ = "match_form"
+
+    source_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
+    )
+    form: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class MatchKey(Base):
+    """One blocking key of one matched source record (rule = position in the settings)."""
+
+    __tablename__ = "match_key"
+    __table_args__ = (Index("ix_match_key_source_record_id", "source_record_id"),)
+
+    rule: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
+    source_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class MatchTerm(Base):
+    """How many indexed records hold a value of a term-frequency column."""
+
+    __tablename__ = "match_term"
+
+    column: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+# Lookups the incremental match makes on existing tables: deleted records still in a golden
+# record, and a related record's customer by its source key.
+Index("ix_source_record_deleted", SourceRecord.deleted, SourceRecord.entity)
+Index("ix_source_record_source_key", SourceRecord.source, SourceRecord.source_key)
