@@ -31,7 +31,11 @@ _UNHASHED = frozenset({"content_hash", "remote_id", "version"})
 
 def content_hash(record: Mapping[str, Any]) -> str:
     """A stable hash of what would be written to the CRM (key order does not matter)."""
-    body = {k: v for k, v in record.items() if k not in _UNHASHED}
+    return _hash_body({k: v for k, v in record.items() if k not in _UNHASHED})
+
+
+def _hash_body(body: Mapping[str, Any]) -> str:
+    """The hash of a record that holds none of the unhashed fields."""
     raw = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
     return hashlib.md5(raw, usedforsecurity=False).hexdigest()
 
@@ -69,7 +73,9 @@ def _redirects(s: Session) -> dict[str, str]:
 def customer_records(s: Session) -> Iterator[dict[str, Any]]:
     """Every golden record as a `customers` record (without remote_id), hashed."""
     redirects = _redirects(s)
-    rows = s.execute(
+    # Core rows, not ORM rows: the ORM's per-row bookkeeping cost more than building the
+    # record; the session's connection keeps the read in its transaction.
+    rows = s.connection().execute(
         select(
             GoldenRecord.master_id,
             GoldenRecord.kind,
@@ -79,21 +85,24 @@ def customer_records(s: Session) -> Iterator[dict[str, Any]]:
             GoldenRecord.merged_into,
         ).order_by(GoldenRecord.id)
     )
+    fields = CUSTOMER_FIELDS
     for master_id, kind, data, version, status, merged_into in rows:
         data = data or {}
-        organization = data.get("organization_master_id")
+        get = data.get
+        organization = get("organization_master_id")
+        # built without `version` first: that is exactly the hashed body (see content_hash)
         record: dict[str, Any] = {
             "master_id": master_id,
-            "version": version,
-            "kind": kind or data.get("kind"),
-            **{f: data.get(f) for f in CUSTOMER_FIELDS},
+            "kind": kind or get("kind"),
+            **{f: get(f) for f in fields},
             "organization_master_id": (
                 _survivor(str(organization), redirects) if organization else None
             ),
             "merged_into": _survivor(merged_into, redirects) if merged_into else None,
             "retired": status == "retired",
         }
-        record["content_hash"] = content_hash(record)
+        record["content_hash"] = _hash_body(record)
+        record["version"] = version
         yield record
 
 
@@ -106,7 +115,7 @@ def related_records(s: Session, stream: str) -> Iterator[dict[str, Any]]:
     entity = RELATED_ENTITIES[stream]
     fields = RELATED_FIELDS[stream]
     redirects = _redirects(s)
-    rows = s.execute(
+    rows = s.connection().execute(
         select(
             SourceRecord.source,
             SourceRecord.stream,
@@ -127,7 +136,7 @@ def related_records(s: Session, stream: str) -> Iterator[dict[str, Any]]:
             **{f: canonical.get(f) for f in fields},
             "retired": bool(deleted),
         }
-        record["content_hash"] = content_hash(record)
+        record["content_hash"] = _hash_body(record)
         yield record
 
 

@@ -15,8 +15,11 @@ from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import RecordMessage
 from sqlalchemy import inspect
 
 from crmhub.errors import ConfigurationError, CrmhubError
@@ -29,6 +32,56 @@ from crmhub.publish.records import (
 )
 from crmhub.publish.schemas import customers_schema, related_schema
 from crmhub.store.engine import Master, display_url
+
+
+class PipeWriter(MsgSpecWriter):
+    """msgspec Singer writer that sends RECORD lines in blocks of about 64 KiB.
+
+    A write and flush per record was a system call per record (stdout is unbuffered under
+    PYTHONUNBUFFERED, as the hub's environment often is); the target reads lines, not
+    writes. Every other message (SCHEMA, STATE, ...) first sends the records before it, so
+    a STATE never overtakes its records. Records still held when the tap dies were never
+    read by the target, so the hub sends them again next run.
+    """
+
+    _BLOCK = 1 << 16
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = bytearray()
+
+    def flush_records(self) -> None:
+        """Send the records held so far."""
+        if self._pending:
+            out = sys.stdout.buffer
+            out.write(self._pending)
+            out.flush()
+            self._pending.clear()
+
+    def write_message(self, message: Any) -> None:
+        """Write one message (a record through the block, anything else at once)."""
+        if isinstance(message, RecordMessage):
+            self._hold(message.to_dict())
+            return
+        self.flush_records()
+        out = sys.stdout.buffer
+        out.write(self.format_message(message))
+        out.flush()
+
+    def write_record(self, stream: str, record: dict[str, Any], version: int | None) -> None:
+        """Write one RECORD message built straight from the record (no message object)."""
+        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = utc_now()
+        self._hold(message)
+
+    def _hold(self, message: dict[str, Any]) -> None:
+        pending = self._pending
+        encoder.encode_into(message, pending, len(pending))
+        pending.extend(b"\n")
+        if len(pending) >= self._BLOCK:
+            self.flush_records()
 
 
 class MasterStream(Stream):
@@ -45,6 +98,32 @@ class MasterStream(Stream):
         self._crmhub_tap = tap
         self.sent = 0
         self.unchanged = 0
+        self._plain: bool | None = None
+
+    def _plain_records(self) -> bool:
+        """Whether records go out exactly as built: no stream map, no flattening and no
+        property deselected in the catalog (then singer-sdk's per-record selection walk and
+        message objects change nothing and are skipped)."""
+        if self._plain is None:
+            maps = self.stream_maps
+            self._plain = (
+                len(maps) == 1
+                and type(maps[0]) is SameRecordTransform
+                and maps[0].stream_alias == self.name
+                and not maps[0].flattening_enabled
+                and all(self.mask.values())
+                and isinstance(self._tap.message_writer, PipeWriter)
+            )
+        return self._plain
+
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        if not self._plain_records():
+            super()._write_record_message(record)
+            return
+        writer = self._tap.message_writer
+        assert isinstance(writer, PipeWriter)  # noqa: S101 - checked by _plain_records
+        writer.write_record(self.name, record, self._stream_version)
+        self.state_manager.is_flushed = False
 
     def build(self, s: Any) -> Iterable[dict[str, Any]]:
         """Every record of the stream (with its content hash), before filtering."""
@@ -100,7 +179,7 @@ class TapCrmhub(Tap):
 
     name = "tap-crmhub"
     # msgspec serializes records several times faster than the default JSON writer.
-    message_writer_class = MsgSpecWriter
+    message_writer_class = PipeWriter
     config_jsonschema = th.PropertiesList(
         th.Property(
             "master_url",

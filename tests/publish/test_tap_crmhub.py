@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -84,3 +85,48 @@ def test_tap_on_a_master_without_the_publish_table_says_what_to_do(tmp_path: Pat
     assert done.returncode == 78
     assert "no publish_record table" in done.stderr and "crmhub db upgrade" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _messages(config: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    exe = Path(sys.executable).with_name("tap-crmhub")
+    # unbuffered stdout, as under the hub's usual environment: the tap must batch itself
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [str(exe), "--config", str(path)], capture_output=True, text=True, check=True, env=env
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_records_sit_between_their_schema_and_state(tmp_path: Path) -> None:
+    # Records are written in blocks; a STATE (or SCHEMA) must never overtake them.
+    url = build_master(tmp_path / "master.db")
+    messages = _messages({"master_url": url, "target": "crm"}, tmp_path)
+    for stream in ("customers", "orders", "interactions", "tickets"):
+        at = [i for i, m in enumerate(messages) if m.get("stream") == stream]
+        schema = next(i for i in at if messages[i]["type"] == "SCHEMA")
+        records = [i for i in at if messages[i]["type"] == "RECORD"]
+        assert records and min(records) > schema
+        # the stream's final STATE follows its last record, before the next stream starts
+        state = next(i for i, m in enumerate(messages) if i > max(records) and m["type"] == "STATE")
+        assert all(m["type"] != "RECORD" for m in messages[max(records) + 1 : state])
+        assert messages[records[0]]["time_extracted"]
+    assert messages[-1]["type"] == "STATE"
+
+
+def test_stream_maps_still_apply_to_records(tmp_path: Path) -> None:
+    # With a stream map the records take singer-sdk's own path (no direct writing).
+    url = build_master(tmp_path / "master.db")
+    config = {
+        "master_url": url,
+        "target": "crm",
+        "stream_maps": {"customers": {"addresses": None, "country_count": "1"}},
+    }
+    records = [
+        m["record"]
+        for m in _messages(config, tmp_path)
+        if m["type"] == "RECORD" and m["stream"] == "customers"
+    ]
+    assert {r["master_id"] for r in records} == {"M-PERSON", "M-ORG", "M-LOSER", "M-GONE"}
+    assert all("addresses" not in r and r["country_count"] == 1 for r in records)

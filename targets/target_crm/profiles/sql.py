@@ -33,6 +33,10 @@ ARCHIVED = "crmhub_archived"
 MERGED_INTO = "crmhub_merged_into"
 
 
+def _update_columns(table: sa.Table, om: ObjectMapping) -> list[str]:
+    return [c.name for c in table.columns if c.name != om.external_id]
+
+
 class SqlProfile(Profile):
     """Upsert into tables of any SQLAlchemy database."""
 
@@ -75,6 +79,8 @@ class SqlProfile(Profile):
             cols.append(sa.Column(ARCHIVED, sa.Boolean, nullable=False, default=False))
             cols.append(sa.Column(MERGED_INTO, sa.String(64), nullable=True))
             self.tables[om.object] = sa.Table(f"{prefix}{om.object}", self.md, *cols)
+        #: table name -> (SQL text, parameter order, JSON columns) of the SQLite fast path
+        self._lite: dict[str, tuple[str, list[str], list[int]]] = {}
         inspector = sa.inspect(self.db)
         self.existing = {t for t in self.tables.values() if inspector.has_table(t.name)}
         if not self.settings.dry_run:
@@ -111,6 +117,44 @@ class SqlProfile(Profile):
             return stmt_m.on_duplicate_key_update({c: stmt_m.inserted[c] for c in update_cols})
         return None
 
+    def _sqlite_upsert(
+        self, table: sa.Table, om: ObjectMapping
+    ) -> tuple[str, list[str], list[int]]:
+        """The upsert compiled once per table for SQLite, rows then bound as plain tuples.
+
+        SQLAlchemy's per-row parameter processing cost more than SQLite's own insert; the
+        values need none of it here (text, numbers and booleans as they are; JSON columns
+        encoded below exactly as the JSON type does, None included as ``null``).
+        """
+        cached = self._lite.get(table.name)
+        if cached is None:
+            names = [c.name for c in table.columns]
+            stmt = self._insert(table, om, [n for n in names if n != om.external_id])
+            compiled = stmt.compile(dialect=self.db.dialect, column_keys=names)
+            order = list(compiled.positiontup or [])
+            if sorted(order) != sorted(names):
+                raise ConfigurationError(f"sql: cannot prepare the upsert into {table.name}")
+            json_at = [i for i, n in enumerate(order) if isinstance(table.c[n].type, sa.JSON)]
+            cached = (str(compiled), order, json_at)
+            self._lite[table.name] = cached
+        return cached
+
+    def _execute_upsert(
+        self, conn: sa.Connection, table: sa.Table, om: ObjectMapping, rows: list[dict[str, Any]]
+    ) -> None:
+        """One executemany of the batch's upsert."""
+        if self.db.dialect.name != "sqlite":
+            conn.execute(self._insert(table, om, _update_columns(table, om)), rows)
+            return
+        sql, order, json_at = self._sqlite_upsert(table, om)
+        params = []
+        for row in rows:
+            values = list(map(row.get, order))
+            for i in json_at:
+                values[i] = orjson.dumps(values[i]).decode()
+            params.append(tuple(values))
+        conn.exec_driver_sql(sql, params)
+
     def lookup(self, object_name: str, external_id: str, keys: list[str]) -> dict[str, str]:
         """Keys already in the table."""
         table = self.tables.get(object_name)
@@ -141,12 +185,11 @@ class SqlProfile(Profile):
                 row[ARCHIVED] = False
                 row[MERGED_INTO] = None
                 rows.append(row)
-            cols = [c.name for c in table.columns if c.name != om.external_id]
-            stmt = self._insert(table, om, cols)
+            upsert = self.db.dialect.name in ("sqlite", "postgresql", "mysql", "mariadb")
             try:
                 with self.db.begin() as conn:
-                    if stmt is not None:
-                        conn.execute(stmt, rows)
+                    if upsert:
+                        self._execute_upsert(conn, table, om, rows)
                     else:  # any other database: update what exists, insert the rest
                         key = table.c[om.external_id]
                         new = [r for r in rows if r[om.external_id] not in existing]
