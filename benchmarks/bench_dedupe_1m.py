@@ -2,16 +2,19 @@
 
 Generates (once; cached under ``.bench/``) records from :mod:`crmhub.synthetic` spread over
 four sources with their own styles, then runs the matching engine end to end and prints
-the time per stage, the peak memory (RSS high-water mark of this process; generation runs
-in a child process and does not count) and pairwise precision, recall and F1 of the
+the time per stage, the CPU time (this process and its normalize workers), the peak memory
+(RSS high-water mark of this process; generation runs in a child process and does not
+count; each normalize worker holds one chunk) and pairwise precision, recall and F1 of the
 clusters against the generator's truth. Training is unsupervised; the truth is only used to
 count.
 
     .venv/bin/python benchmarks/bench_dedupe_1m.py                    # 1,000,000 records
     .venv/bin/python benchmarks/bench_dedupe_1m.py --records 100000 --seed 3 --json
     .venv/bin/python benchmarks/bench_dedupe_1m.py --survive          # also golden records
+    .venv/bin/python benchmarks/bench_dedupe_1m.py --workers 1        # normalize in one process
 
-Stages: normalize (``crmhub_dedupe.normalize.normalize_frame``), block / compare / train
+Stages: normalize (``crmhub_dedupe.normalize.normalize_batches``: ``normalize_frame`` per
+chunk of 100,000 records in ``--workers`` processes), block / compare / train
 (EM) / score+classify (``crmhub_dedupe.pipeline.score_pairs``), cluster
 (``crmhub_dedupe.cluster.cluster_scored_pairs``: the pairs classified ``merge`` join,
 compared pairs with strong evidence against them repel, chain guard on), and optionally survive (``crmhub_dedupe.survive.survive``, not part of the headline
@@ -139,6 +142,11 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def worker_peak_gib() -> float:
+    """RSS high-water mark of the largest finished child (a normalize worker)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+
+
 def load_avg() -> str:
     try:
         return Path("/proc/loadavg").read_text().split()[0]
@@ -149,12 +157,21 @@ def load_avg() -> str:
 # --- the benchmark ---------------------------------------------------------------------
 
 
-def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[str, Any]:
+def cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (normalize workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(
+    n_records: int, seed: int, garbage: float, with_survive: bool, workers: int = 2
+) -> dict[str, Any]:
     import pandas as pd
 
     from crmhub.synthetic import pairwise_score
     from crmhub_dedupe.cluster import ChainGuard, cluster_scored_pairs
-    from crmhub_dedupe.normalize import normalize_frame
+    from crmhub_dedupe.normalize import normalize_batches
     from crmhub_dedupe.pipeline import score_pairs
     from crmhub_dedupe.settings import MatchSettings
 
@@ -162,25 +179,32 @@ def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[s
     kept: list[dict[str, Any]] = []
     out: dict[str, Any] = {
         "seed": seed,
+        "workers": workers,
         "generation_s": round(gen_seconds, 1),
         "load_at_start": load_avg(),
         "stages_s": {},
     }
     stages = out["stages_s"]
     t0 = time.perf_counter()
-    # Normalize batch by batch: only one chunk of record dicts is alive at a time (unless
-    # --survive needs them all again afterwards).
-    frames = []
-    for chunk in chunks:
-        frames.append(normalize_frame(chunk).frame)
-        if with_survive:
-            kept.extend(chunk)
-        del chunk
+    cpu0 = cpu_seconds()
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        for chunk in chunks:
+            if with_survive:
+                kept.extend(chunk)
+            yield chunk
+
+    # Normalize batch by batch in `workers` processes: only a few chunks of record dicts
+    # are alive at a time (unless --survive needs them all again afterwards).
+    frames = [result.frame for result in normalize_batches(batches(), workers=workers)]
     frame = pd.concat(frames, ignore_index=True)
     del frames
     gc.collect()
     out["records"] = len(frame)
     stages["normalize"] = time.perf_counter() - t0
+    out["normalize_cpu_s"] = round(cpu_seconds() - cpu0, 1)
+    # the workers run beside this process: count each at the largest one's peak
+    out["workers_peak_rss_gib"] = round(worker_peak_gib() * workers if workers > 1 else 0.0, 2)
 
     settings = MatchSettings.default()
     scored = score_pairs(frame, settings)
@@ -198,6 +222,7 @@ def run(n_records: int, seed: int, garbage: float, with_survive: bool) -> dict[s
     )
     stages["cluster"] = time.perf_counter() - t1
     total = time.perf_counter() - t0
+    out["end_to_end_cpu_s"] = round(cpu_seconds() - cpu0, 1)
     ids = frame["record_id"].to_numpy(dtype=object)
     predicted = dict(zip(ids.tolist(), clustering.labels.tolist(), strict=True))
     score = pairwise_score(predicted, truth)
@@ -238,9 +263,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--garbage", type=float, default=0.01, help="share of garbage records")
     parser.add_argument("--survive", action="store_true", help="also build golden records")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="normalize processes (1 = in this process)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    result = run(args.records, args.seed, args.garbage, args.survive)
+    result = run(args.records, args.seed, args.garbage, args.survive, args.workers)
     if args.json:
         print(json.dumps(result))
         return
@@ -249,8 +277,15 @@ def main() -> None:
     )
     for stage, seconds in result["stages_s"].items():
         print(f"  {stage:<17} {seconds:8.2f} s")
-    print(f"end to end          {result['end_to_end_s']} s  (normalize -> clusters)")
-    print(f"peak memory         {result['peak_rss_gib']} GiB (RSS high-water mark)")
+    print(
+        f"end to end          {result['end_to_end_s']} s  (normalize -> clusters),"
+        f" CPU {result['end_to_end_cpu_s']} s (normalize {result['normalize_cpu_s']} s"
+        f" in {result['workers']} process(es)); {result['records'] / result['end_to_end_s']:,.0f} records/s"
+    )
+    print(
+        f"peak memory         {result['peak_rss_gib']} GiB (RSS high-water mark of this process)"
+        f" + {result['workers_peak_rss_gib']} GiB normalize workers (during normalize only)"
+    )
     print(
         f"pairs scored        {result['pairs_scored']:,}  merge {result['pairs_merge']:,}  review {result['pairs_review']:,}"
     )

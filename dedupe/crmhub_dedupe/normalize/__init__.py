@@ -1,6 +1,7 @@
 """NORMALIZE stage of the matching engine: canonical customers in, matching keys out.
 
-The entry point is :func:`normalize_frame` (batch -> :class:`NormalizedFrame`); the pure
+The entry point is :func:`normalize_frame` (batch -> :class:`NormalizedFrame`;
+:func:`normalize_batches` runs it over many batches on several cores); the pure
 per-value normalizers are exported for reuse and tests. Contract and reference tables:
 docs/matching/normalize.md.
 """
@@ -27,6 +28,7 @@ from crmhub_dedupe.normalize.issues import ISSUE_CODES, IssueCode, count_by_reas
 from crmhub_dedupe.normalize.names import PersonName, parse_person_name
 from crmhub_dedupe.normalize.nicknames import canonical_given
 from crmhub_dedupe.normalize.organizations import strip_legal_form
+from crmhub_dedupe.normalize.parallel import normalize_batches
 from crmhub_dedupe.normalize.phones import normalize_phone
 from crmhub_dedupe.normalize.postcodes import normalize_postcode, postcode_check
 from crmhub_dedupe.normalize.taxids import TaxId, normalize_tax_id
@@ -49,6 +51,7 @@ __all__ = [
     "expand_street",
     "fold",
     "german_fold",
+    "normalize_batches",
     "normalize_birth_date",
     "normalize_email",
     "normalize_frame",

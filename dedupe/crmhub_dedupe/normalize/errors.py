@@ -13,3 +13,12 @@ class NormalizeInputError(ValueError):
     def __init__(self, message: str, *, positions: list[int]) -> None:
         super().__init__(message)
         self.positions = positions
+
+    def __reduce__(self) -> tuple[object, tuple[str, list[int]]]:
+        # positions is keyword-only, which default exception pickling cannot pass: rebuild
+        # explicitly, so the error crosses process boundaries (normalize_batches workers)
+        return (_rebuild, (str(self), self.positions))
+
+
+def _rebuild(message: str, positions: list[int]) -> NormalizeInputError:
+    return NormalizeInputError(message, positions=positions)
