@@ -77,6 +77,16 @@ def load(dsn: str, rows: int) -> None:
         conn.execute("ANALYZE customers")
 
 
+def reset(dsn: str) -> None:
+    """Undo the 1% change of an earlier run, so a kept database can be measured again."""
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={dsn}") as conn:
+        conn.execute(
+            "UPDATE customers SET updated_at = %s + (id / 50) * interval '1 second', "
+            "family_name = left(family_name, -6) WHERE id %% 100 = 7 AND updated_at > %s",
+            (BASE, BASE + dt.timedelta(days=29)),
+        )
+
+
 def run_tap(
     config: dict[str, object], state: dict[str, object] | None, *, mode: str
 ) -> dict[str, Any]:
@@ -158,14 +168,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--database", help="reuse this database of an earlier --keep run (kept afterwards)"
+    )
     args = parser.parse_args()
-    name = f"crmhub_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = args.database or f"crmhub_bench_{uuid.uuid4().hex[:10]}"
+    if args.database:
+        args.keep = True
+        reset(name)
+    else:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        t0 = time.perf_counter()
-        load(name, args.rows)
-        print(f"loaded {args.rows:,} customers in {time.perf_counter() - t0:.1f}s")
+        if not args.database:
+            t0 = time.perf_counter()
+            load(name, args.rows)
+            print(f"loaded {args.rows:,} customers into {name} in {time.perf_counter() - t0:.1f}s")
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         full_cfg = {"sqlalchemy_url": url, "include_tables": ["customers"]}
         inc_cfg = {

@@ -14,11 +14,18 @@ import decimal
 import math
 import uuid
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import add, attrgetter
 from typing import Any
+
+import msgspec
 
 from tap_sql.text_decoding import ROW_ERROR_PROPERTY, decode_text
 
 ValueConverter = Callable[[Any], Any]
+ColumnConverter = Callable[[Sequence[Any]], Sequence[Any]]
+_NONE_TYPE = type(None)
+_tzinfo = attrgetter("tzinfo")
 
 
 def _base64(value: Any) -> str:
@@ -135,6 +142,57 @@ def _fast_text(codec: str) -> ValueConverter:
     return convert
 
 
+def _each(convert: ValueConverter) -> ColumnConverter:
+    def column(values: Sequence[Any]) -> Sequence[Any]:
+        return [None if v is None else convert(v) for v in values]
+
+    return column
+
+
+def _datetime_column(values: Sequence[Any]) -> Sequence[Any]:
+    distinct = set(values)
+    distinct.discard(None)
+    if set(map(type, distinct)) == {datetime.datetime} and set(map(_tzinfo, distinct)) == {None}:
+        # Timestamps repeat within a chunk (bulk loads, dates kept as midnight): each
+        # distinct one is formatted once. Equal naive datetimes format alike.
+        iso: dict[Any, Any] = dict(
+            zip(
+                distinct,
+                map(add, map(datetime.datetime.isoformat, distinct), repeat("+00:00")),
+                strict=True,
+            )
+        )
+        iso[None] = None
+        return list(map(iso.__getitem__, values))
+    return [None if v is None else _datetime(v) for v in values]
+
+
+def _decimal_column(values: Sequence[Any]) -> Sequence[Any]:
+    kinds = set(map(type, values))
+    if kinds <= {decimal.Decimal, _NONE_TYPE}:
+        present = [v for v in values if v is not None] if _NONE_TYPE in kinds else values
+        if all(map(decimal.Decimal.is_finite, present)):
+            return values
+    return [None if v is None else _decimal(v) for v in values]
+
+
+def _text_column(codec: str) -> ColumnConverter:
+    convert = _fast_text(codec)
+
+    def column(values: Sequence[Any]) -> Sequence[Any]:
+        if set(map(type, values)) <= {str, _NONE_TYPE}:
+            return values
+        return [None if v is None else convert(v) for v in values]
+
+    return column
+
+
+_COLUMN_CONVERTERS: dict[str, ColumnConverter] = {
+    "_datetime": _datetime_column,
+    "_decimal": _decimal_column,
+}
+
+
 class RowConverter:
     """Turns a result row (a tuple in ``names`` order) into a record dict.
 
@@ -155,6 +213,19 @@ class RowConverter:
         self.text_codecs = list(text_codecs)
         self.undecodable_rows = 0
         self._fast = self._compile()
+        index = {name: i for i, name in enumerate(self.names)}
+        self._columns: list[tuple[int, ColumnConverter]] = [
+            (index[name], _COLUMN_CONVERTERS.get(convert.__name__) or _each(convert))
+            for name, convert in self.converters
+        ]
+        self._columns += [(index[name], _text_column(codec)) for name, codec in self.text_codecs]
+        fields = [f"f{i}" for i in range(len(self.names) + 1)]
+        self._struct = msgspec.defstruct(
+            "SQLRecord",
+            [(f, Any) for f in fields],
+            rename=dict(zip(fields, [*self.names, ROW_ERROR_PROPERTY], strict=True)),
+            gc=False,  # JSON-ready scalars only: nothing for the cycle collector to find
+        )
 
     def _compile(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
         namespace: dict[str, Any] = {
@@ -201,6 +272,31 @@ class RowConverter:
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
         """Convert one row; never raises on a bad value."""
         return self._fast(row)
+
+    def chunk(self, rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """The records of ``rows``, converted column by column, for the fast writer only.
+
+        Records are msgspec structs that encode exactly as the dicts of :meth:`__call__`
+        (same keys, order and values), at a fraction of the cost of a dict and a Python
+        call per row. A chunk with text that does not decode goes row by row.
+        """
+        count = len(rows)
+        if not count:
+            return []
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        try:
+            for index, convert in self._columns:
+                columns[index] = convert(columns[index])
+        except UnicodeDecodeError:
+            return [self._fast(row) for row in rows]
+        return list(map(self._struct, *columns, repeat(None, count)))
+
+    def as_dict(self, record: Any) -> dict[str, Any]:
+        """A record of :meth:`chunk` (struct or dict) as a dict."""
+        if isinstance(record, dict):
+            return record
+        names = [*self.names, ROW_ERROR_PROPERTY]
+        return dict(zip(names, msgspec.structs.astuple(record), strict=True))
 
     def _careful(self, row: Sequence[Any]) -> dict[str, Any]:
         record = dict(zip(self.names, row, strict=True))
