@@ -75,7 +75,7 @@ def remap_source(project: Project, master: Master, source: str, run_id: int) -> 
                                 mapping.entity,
                                 None,
                                 "quarantined",
-                                reasons,
+                                orjson.dumps(reasons).decode() if reasons else None,
                             )
                         )
                     else:

@@ -9,8 +9,10 @@ after the last saved state, and the content hash turns those into no-ops.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +27,7 @@ from sqlalchemy import select
 from crmhub.config import Project
 from crmhub.config.model import SourceConfig
 from crmhub.errors import (
+    ConfigurationError,
     FatalError,
     SingerProtocolError,
     TapFailedError,
@@ -38,18 +41,33 @@ from crmhub.ingest.plugin import (
     tail,
 )
 from crmhub.ingest.singer import batch_records, parse_line
-from crmhub.ingest.writer import BatchWriter
+from crmhub.ingest.writer import BatchWriter, Committed, ProcessWriter, WorkItem, write_item
 from crmhub.mapping import CompiledMapping, LoadedMapping, load_mapping
 from crmhub.store import Master
 from crmhub.store.models import State
-from crmhub.store.source_records import BatchCounts, IncomingRecord, write_batch
-from crmhub.store.types import utcnow
+from crmhub.store.source_records import BatchCounts, RecordRow
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, int, float], None]
 _dumps = orjson.dumps
 _SORT = orjson.OPT_SORT_KEYS
+
+# Records handed to the writer thread before the writer moves to a child process. Starting a
+# process costs about half a second of CPU, so small ingests (tests, the demo) never pay for
+# it. CRMHUB_INGEST_PROCESS_AFTER overrides it: 0 = from the first batch, -1 = never.
+PROCESS_AFTER = 100_000
+
+
+def _process_after() -> int:
+    value = os.environ.get("CRMHUB_INGEST_PROCESS_AFTER", "").strip()
+    try:
+        return int(value) if value else PROCESS_AFTER
+    except ValueError:
+        raise ConfigurationError(
+            f"CRMHUB_INGEST_PROCESS_AFTER={value!r} is not a whole number",
+            hint="set it to a record count, 0 (always) or -1 (never), or unset it",
+        ) from None
 
 
 @dataclass
@@ -92,17 +110,8 @@ class IngestSummary:
         }
 
 
-@dataclass
-class _WorkItem:
-    """One transaction's worth: encoded records per stream and the state that follows them."""
-
-    batches: list[tuple[_Stream, list[IncomingRecord]]]
-    state: Any
-    has_state: bool
-
-
 class _Stream:
-    """Per-stream buffer and the function that turns a record into an IncomingRecord."""
+    """Per-stream buffer and the function that turns records into rows for the writer."""
 
     def __init__(self, name: str, key_properties: list[str], mapping: CompiledMapping | None):
         self.name = name
@@ -111,8 +120,8 @@ class _Stream:
         self.buffer: list[Any] = []
         self.summary = StreamSummary(mapping=mapping.name if mapping else None)
 
-    def encode(self, records: Iterable[Any]) -> list[IncomingRecord]:
-        out: list[IncomingRecord] = []
+    def encode(self, records: Iterable[Any]) -> list[RecordRow]:
+        out: list[RecordRow] = []
         append = out.append
         key_fields = self.key_fields
         single = key_fields[0] if len(key_fields) == 1 else None
@@ -120,17 +129,23 @@ class _Stream:
         entity = mapping.entity if mapping else None
         blake = hashlib.blake2b
         apply = mapping.apply_function if mapping else None
+        dumps = _dumps
         for record in records:
-            if not isinstance(record, dict):
+            if record.__class__ is not dict and not isinstance(record, dict):
                 raise SingerProtocolError(
                     f"stream {self.name!r}: a RECORD's `record` is not an object", stream=self.name
                 )
-            payload = _dumps(record, option=_SORT)
+            payload = dumps(record, option=_SORT)
             digest = blake(payload, digest_size=16).hexdigest()
-            reasons: list[dict[str, Any]] | None = None
+            problems: list[dict[str, Any]] | None = None
             if single is not None:
                 value = record.get(single)
-                key = None if value is None or value == "" else str(value)
+                if value.__class__ is str:
+                    key = value or None
+                elif value.__class__ is int:
+                    key = str(value)
+                else:
+                    key = None if value is None or value == "" else str(value)
             elif key_fields:
                 values = [record.get(k) for k in key_fields]
                 key = None if any(v is None for v in values) else "|".join(map(str, values))
@@ -138,7 +153,7 @@ class _Stream:
                 key = digest  # no key at all: identical content is the same record
             if key is None:
                 key = "#" + digest
-                reasons = [
+                problems = [
                     {
                         "code": "missing_key",
                         "field": ",".join(key_fields),
@@ -146,32 +161,36 @@ class _Stream:
                     }
                 ]
             if apply is None:
-                status = "quarantined" if reasons else "unmapped"
-                append(IncomingRecord(key, payload.decode(), digest, None, None, status, reasons))
+                if problems:
+                    append(
+                        (key, payload.decode(), digest, None, None, "quarantined", _text(problems))
+                    )
+                else:
+                    append((key, payload.decode(), digest, None, None, "unmapped", None))
                 continue
-            canonical, problems = apply(record)
-            if reasons:
-                problems = reasons + problems
+            canonical, reasons = apply(record)
+            if problems:
+                reasons = problems + reasons
                 canonical = None
             if canonical is None:
-                append(
-                    IncomingRecord(
-                        key, payload.decode(), digest, entity, None, "quarantined", problems
-                    )
-                )
+                append((key, payload.decode(), digest, entity, None, "quarantined", _text(reasons)))
             else:
                 append(
-                    IncomingRecord(
+                    (
                         key,
                         payload.decode(),
                         digest,
                         entity,
-                        _dumps(canonical, option=_SORT).decode(),
+                        dumps(canonical, option=_SORT).decode(),
                         "ok",
                         None,
                     )
                 )
         return out
+
+
+def _text(reasons: list[dict[str, Any]]) -> str | None:
+    return _dumps(reasons).decode() if reasons else None
 
 
 class SourceIngest:
@@ -210,7 +229,10 @@ class SourceIngest:
         self.pending_state: Any = None
         self.pending_count = 0
         self.last_flush = time.monotonic()
-        self.writer = BatchWriter(self._write)
+        self.writer: BatchWriter | ProcessWriter = BatchWriter(self._write)
+        self.submitted = 0
+        self.process_after = _process_after() if _shareable(master) else -1
+        self._next_writer: ProcessWriter | None = None
 
     # --- tap process ------------------------------------------------------------------
 
@@ -298,6 +320,10 @@ class SourceIngest:
         line_number = 0
         loads = orjson.loads
         batch = self.batch_size
+        # Every record is a few fresh dicts and lists and none forms a cycle; the collector
+        # would otherwise walk the buffered batches over and over.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             for line_number, line in enumerate(lines, 1):
                 try:
@@ -343,15 +369,18 @@ class SourceIngest:
                     self.summary.warnings.append(
                         f"line {line_number}: ignored unknown message type {kind!r}"
                     )
+            self.flush()
+            self.finish()
         except SingerProtocolError:
             self.flush()  # keep what was valid before the broken line; state stays behind it
             self.finish()
             raise
         except BaseException:
-            self.writer.abandon()
+            self.abandon()
             raise
-        self.flush()
-        self.finish()
+        finally:
+            if collecting:
+                gc.enable()
         return self.summary
 
     def _schema(self, message: dict[str, Any], line_number: int) -> str:
@@ -407,49 +436,64 @@ class SourceIngest:
 
     def flush(self) -> None:
         """Hand buffered records and the latest STATE to the writer as one transaction."""
-        work = [(s, s.buffer) for s in self.streams.values() if s.buffer]
+        work = [s for s in self.streams.values() if s.buffer]
         if not work and self.pending_state is None:
             return
-        item = _WorkItem(
-            batches=[(s, s.encode(buffer)) for s, buffer in work],
+        item = WorkItem(
+            batches=[
+                (s.name, s.mapping.version if s.mapping else None, s.encode(s.buffer)) for s in work
+            ],
             state=self.pending_state,
             has_state=self.pending_state is not None,
         )
-        for stream, _buffer in work:
+        for stream in work:
             stream.buffer = []
+        self.submitted += self.pending_count
         self.pending_state = None
         self.pending_count = 0
         self.last_flush = time.monotonic()
+        self._choose_writer()
         self.writer.submit(item)
+
+    def _choose_writer(self) -> None:
+        """Move the writing to a child process once the ingest proves big (see writer.py)."""
+        if self.process_after < 0 or isinstance(self.writer, ProcessWriter):
+            return
+        if self._next_writer is None and self.submitted >= self.process_after:
+            self._next_writer = ProcessWriter(self.master, self.name, self.run_id, self._commit)
+        if self._next_writer is not None and (self.process_after == 0 or self._next_writer.ready()):
+            # Everything the thread was given is committed before the process writes more.
+            self.writer.close()
+            self.writer, self._next_writer = self._next_writer, None
 
     def finish(self) -> None:
         """Wait until everything handed to the writer is committed (or raise its error)."""
-        self.writer.close()
+        try:
+            self.writer.close()
+        finally:
+            if self._next_writer is not None:
+                self._next_writer.abandon()
+                self._next_writer = None
 
-    def _write(self, item: _WorkItem) -> None:
-        with self.master.session() as session:
-            conn = session.connection()
-            now = utcnow()
-            results = []
-            for stream, records in item.batches:
-                counts = write_batch(
-                    conn,
-                    source=self.name,
-                    stream=stream.name,
-                    records=records,
-                    run_id=self.run_id,
-                    mapping_version=stream.mapping.version if stream.mapping else None,
-                    now=now,
-                )
-                results.append((stream, counts, len(records)))
-            if item.has_state:
-                _save_state(session, "source", self.name, item.state, self.run_id)
+    def abandon(self) -> None:
+        """Stop writing after what was handed over (the reader failed); errors are dropped."""
+        self.writer.abandon()
+        if self._next_writer is not None:
+            self._next_writer.abandon()
+            self._next_writer = None
+
+    def _write(self, item: WorkItem) -> None:
+        self._commit(write_item(self.master, self.name, self.run_id, item))
+
+    def _commit(self, committed: Committed) -> None:
         # Counted only once committed: the summary never claims what a crash would lose.
-        for stream, counts, n in results:
-            stream.summary.counts.add(counts)
-            stream.summary.records += n
+        results, state_saved = committed
+        for name, counts, n in results:
+            summary = self.summary.streams[name]
+            summary.counts.add(counts)
+            summary.records += n
             self.summary.records += n
-        if item.has_state:
+        if state_saved:
             self.summary.state_saved = True
         if self.progress is not None:
             self.progress(self.name, self.summary.records, time.monotonic())
@@ -467,13 +511,9 @@ def load_state(session: Any, scope: str, name: str, key: str = "") -> Any:
     return None if row is None else row.value
 
 
-def _save_state(session: Any, scope: str, name: str, value: Any, run_id: int) -> None:
-    row = session.scalar(
-        select(State).where(State.scope == scope, State.name == name, State.key == "")
-    )
-    if row is None:
-        session.add(State(scope=scope, name=name, key="", value=value, run_id=run_id))
-    else:
-        row.value = value
-        row.updated_at = utcnow()
-        row.run_id = run_id
+def _shareable(master: Master) -> bool:
+    """Whether a second process can open the same master (not an in-memory SQLite)."""
+    if master.dialect != "sqlite":
+        return True
+    database = master.engine.url.database
+    return bool(database) and database != ":memory:" and "mode=memory" not in master.url

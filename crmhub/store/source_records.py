@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-import orjson
 from sqlalchemy import Connection
 
 # SQLite allows 32766 host parameters; stay well below for the IN (...) look-ups.
@@ -23,7 +22,7 @@ _LOOKUP_CHUNK = 5000
 
 
 class IncomingRecord(NamedTuple):
-    """One record ready to be written."""
+    """One record ready to be written; a plain tuple in this order is accepted as well."""
 
     source_key: str
     payload: str
@@ -31,7 +30,10 @@ class IncomingRecord(NamedTuple):
     entity: str | None
     canonical: str | None
     status: str  # ok | quarantined | unmapped
-    reasons: list[dict[str, Any]] | None
+    reasons: str | None  # JSON text of the list of reasons (quarantined records)
+
+
+RecordRow = tuple[str, str, str, str | None, str | None, str, str | None]
 
 
 @dataclass
@@ -84,7 +86,7 @@ def write_batch(
     *,
     source: str,
     stream: str,
-    records: Sequence[IncomingRecord],
+    records: Sequence[RecordRow],
     run_id: int,
     mapping_version: str | None,
     now: datetime | None = None,
@@ -94,16 +96,14 @@ def write_batch(
     if not records:
         return counts
     # The last occurrence of a key in a batch wins, as if the records had come one by one.
-    latest: dict[str, IncomingRecord] = {}
-    for rec in records:
-        latest[rec.source_key] = rec
+    latest = {rec[0]: rec for rec in records}
     counts.repeated_in_batch = len(records) - len(latest)
     ts = _timestamp(conn, now or datetime.now(UTC))
     ph = _placeholder(conn)
     existing = _lookup(conn, source, stream, list(latest), ph)
 
-    inserts: list[IncomingRecord] = []
-    changed: list[IncomingRecord] = []
+    inserts: list[RecordRow] = []
+    changed: list[RecordRow] = []
     updates: list[tuple[Any, ...]] = []
     seen_ids: list[int] = []
     resolved_keys: list[str] = []
@@ -113,30 +113,23 @@ def write_batch(
             inserts.append(rec)
             continue
         row_id, old_hash, old_version, old_status, old_deleted = old
-        if old_hash == rec.content_hash and old_version == mapping_version and not old_deleted:
+        _key, payload, content_hash, entity, canonical, status, _reasons = rec
+        if old_hash == content_hash and old_version == mapping_version and not old_deleted:
             seen_ids.append(row_id)
             continue
         changed.append(rec)
         updates.append(
-            (
-                rec.entity,
-                rec.payload,
-                rec.canonical,
-                rec.content_hash,
-                mapping_version,
-                rec.status,
-                ts,
-                run_id,
-                row_id,
-            )
+            (entity, payload, canonical, content_hash, mapping_version, status, ts, run_id, row_id)
         )
-        if old_status == "quarantined" and rec.status != "quarantined":
+        if old_status == "quarantined" and status != "quarantined":
             resolved_keys.append(key)
     counts.new = len(inserts)
     counts.changed = len(updates)
     counts.unchanged = len(seen_ids)
 
-    if inserts:
+    if len(inserts) == len(records):
+        _insert(conn, source, stream, records, mapping_version, ts, run_id, ph)
+    elif inserts:
         _insert(conn, source, stream, inserts, mapping_version, ts, run_id, ph)
     if updates:
         conn.exec_driver_sql(
@@ -153,7 +146,7 @@ def write_batch(
             (ts, run_id, *chunk),
         )
     # Only records written now get a quarantine row; an unchanged one already has its row.
-    quarantined = [r for r in (*inserts, *changed) if r.status == "quarantined" and r.reasons]
+    quarantined = [r for r in (*inserts, *changed) if r[5] == "quarantined" and r[6]]
     counts.quarantined = len(quarantined)
     if quarantined:
         _quarantine(conn, source, stream, quarantined, ts, run_id, ph)
@@ -189,23 +182,36 @@ def _insert(
     conn: Connection,
     source: str,
     stream: str,
-    rows: list[IncomingRecord],
+    rows: Sequence[RecordRow],
     mapping_version: str | None,
     ts: Any,
     run_id: int,
     ph: str,
 ) -> None:
+    if conn.dialect.name == "sqlite":
+        constants = [source, stream, mapping_version, ts, run_id]
+        if all(_literal_ok(c) for c in constants):
+            # The columns that are the same for the whole batch are written into the statement
+            # once, so each row binds only its own values and the record tuples go in as they
+            # are: ?7 (the reasons) is no column, it is only named so the tuple fits.
+            src, strm, version, stamp, run = (_literal(c) for c in constants)
+            conn.exec_driver_sql(
+                f"INSERT INTO source_record ({_COLUMNS}) VALUES ({src}, {strm}, ?1, ?4, ?2, ?5, "
+                f"?3, {version}, coalesce(?6, ?7), 'pending', 0, {stamp}, {stamp}, {run}, {run})",
+                rows,
+            )
+            return
     values = [
         (
             source,
             stream,
-            r.source_key,
-            r.entity,
-            r.payload,
-            r.canonical,
-            r.content_hash,
+            key,
+            entity,
+            payload,
+            canonical,
+            content_hash,
             mapping_version,
-            r.status,
+            status,
             "pending",
             False,
             ts,
@@ -213,13 +219,28 @@ def _insert(
             run_id,
             run_id,
         )
-        for r in rows
+        for key, payload, content_hash, entity, canonical, status, _reasons in rows
     ]
     if conn.dialect.name == "postgresql":
         _copy_postgres(conn, values)
         return
     marks = ",".join([ph] * 15)
     conn.exec_driver_sql(f"INSERT INTO source_record ({_COLUMNS}) VALUES ({marks})", values)
+
+
+def _literal_ok(value: Any) -> bool:
+    if value is None or type(value) is int:
+        return True
+    return isinstance(value, str) and "\x00" not in value
+
+
+def _literal(value: Any) -> str:
+    """An SQLite literal for a value ``_literal_ok`` accepted (quotes doubled)."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _copy_postgres(conn: Connection, values: list[tuple[Any, ...]]) -> None:
@@ -235,7 +256,7 @@ def _quarantine(
     conn: Connection,
     source: str,
     stream: str,
-    rows: list[IncomingRecord],
+    rows: list[RecordRow],
     ts: Any,
     run_id: int,
     ph: str,
@@ -244,19 +265,7 @@ def _quarantine(
     conn.exec_driver_sql(
         "INSERT INTO quarantine (source, stream, source_key, stage, reasons, payload, "
         f"created_at, run_id) VALUES ({marks})",
-        [
-            (
-                source,
-                stream,
-                r.source_key,
-                "mapping",
-                orjson.dumps(r.reasons).decode(),
-                r.payload,
-                ts,
-                run_id,
-            )
-            for r in rows
-        ],
+        [(source, stream, r[0], "mapping", r[6], r[1], ts, run_id) for r in rows],
     )
 
 

@@ -14,10 +14,11 @@ from crmhub.cli import main
 
 # A scriptable Singer tap: it replays the messages in its config ("messages"), supports
 # --discover and --state, and can crash on purpose ("exit_after": n lines, "exit_code",
-# "kill_after": n lines -> SIGKILL itself, "raw": lines written verbatim).
+# "kill_after": n lines -> SIGKILL itself, "raw": lines written verbatim); "sleep_every": n
+# makes it pause 50 ms after every n lines (a slow source).
 TAP_SOURCE = textwrap.dedent(
     """
-    import json, os, signal, sys
+    import json, os, signal, sys, time
     args = sys.argv[1:]
     config = json.load(open(args[args.index("--config") + 1]))
     if "--discover" in args:
@@ -43,6 +44,9 @@ TAP_SOURCE = textwrap.dedent(
             sys.stderr.write("tap: simulated crash\\n")
             sys.exit(config.get("exit_code", 1))
         out.write(line if line.endswith("\\n") or config.get("no_newline") else line + "\\n")
+        if config.get("sleep_every") and number % config["sleep_every"] == 0:
+            out.flush()
+            time.sleep(0.05)
     out.flush()
     """
 )

@@ -30,7 +30,9 @@ TABLES = {
 
 def _rec(key: str, content: str, status: str = "ok") -> IncomingRecord:
     reasons = (
-        [{"code": "required", "field": "x", "message": "x"}] if status == "quarantined" else None
+        json.dumps([{"code": "required", "field": "x", "message": "x"}])
+        if status == "quarantined"
+        else None
     )
     return IncomingRecord(
         key, json.dumps({"v": content}), f"h-{content}", "customer", "{}", status, reasons

@@ -1,0 +1,60 @@
+"""The child process of a big ingest: commits the work items its parent sends (writer.py).
+
+Frames on stdin: first the settings, then pickled work items, then an empty frame (or end
+of file) to stop. Frames on the original stdout: ("ready", None), ("done", what an item
+did) per committed item, or ("error", exception) once, after which it exits.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import sys
+
+from crmhub.ingest.writer import portable, read_frame, write_frame, write_item
+from crmhub.store import Master
+
+
+def main() -> None:
+    """Write items until told to stop; the parent reads the answers."""
+    # The answers get a private copy of stdout; anything a library prints goes to stderr.
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+
+    def answer(kind: str, value: object) -> None:
+        write_frame(answers, pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
+
+    # Items are lists of tuples of strings: no cycles for the collector to look for.
+    gc.disable()
+    frame = read_frame(requests)
+    if not frame:
+        return
+    settings = pickle.loads(frame)  # noqa: S301 - sent by our own parent process
+    try:
+        master = Master(settings["url"], busy_timeout_s=settings["busy_timeout_s"])
+    except BaseException as exc:
+        answer("error", portable(exc))
+        return
+    try:
+        answer("ready", None)
+        while True:
+            frame = read_frame(requests)
+            if not frame:
+                return  # stopped, or the parent is gone: what is committed is whole
+            item = pickle.loads(frame)  # noqa: S301 - sent by our own parent process
+            try:
+                result = write_item(master, settings["source"], settings["run_id"], item)
+            except BaseException as exc:
+                answer("error", portable(exc))
+                return
+            answer("done", result)
+    except BrokenPipeError:
+        return  # the parent is gone
+    finally:
+        master.dispose()
+
+
+if __name__ == "__main__":
+    main()
