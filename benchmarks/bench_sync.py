@@ -34,7 +34,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CRMHUB = str(Path(sys.executable).parent / "crmhub")
 
-# The source: N customers as Singer RECORDs, a STATE every 10,000 (a full-table tap).
+# The source: N customers as Singer RECORDs, a STATE every 10,000. Each row has a version
+# (0 at first, the project's version once changed); with ``incremental`` the tap behaves like
+# a tap with a replication key: it sends only rows whose version is above the bookmark in its
+# state, as tap-sql/tap-tryton do with an updated-at column. Without it, a full-table tap
+# re-sends every row on every run.
 GENERATOR = textwrap.dedent(
     """
     import json, sys
@@ -44,7 +48,11 @@ GENERATOR = textwrap.dedent(
                                        "schema": {}, "metadata": []}]}))
         sys.exit(0)
     config = json.load(open(args[args.index("--config") + 1]))
+    state = json.load(open(args[args.index("--state") + 1])) if "--state" in args else {}
     n, changed, version = config["records"], config["changed"], config["version"]
+    incremental = config.get("incremental", False)
+    mark = state.get("bookmarks", {}).get("customers", {})
+    bookmark = mark.get("replication_key_value", -1) if incremental else -1
     every = max(1, int(1 / changed)) if changed else 0
     first = ["Jan", "Anna", "Rahul", "Priya", "Henk", "Sabine", "Arjun", "Maria", "Pieter"]
     last = ["Berg", "Schmidt", "Sharma", "Patel", "Vries", "Mueller", "Iyer", "Jansen"]
@@ -53,20 +61,27 @@ GENERATOR = textwrap.dedent(
         "schema": {"type": "object", "properties": {
             "id": {}, "first": {}, "last": {}, "email": {}}}}) + "\\n")
     for i in range(n):
+        row_version = version if version and every and i % every == 0 else 0
+        if row_version <= bookmark:
+            continue
         mail = f"c{i}@example{i % 97}.nl"
-        if version and every and i % every == 0:
+        if row_version:
             mail = f"c{i}.v{version}@example{i % 97}.nl"
         out.write(json.dumps({"type": "RECORD", "stream": "customers", "record": {
             "id": str(i), "first": f"{first[i % 9]}{i}", "last": last[(i // 9) % 8],
             "email": mail}}) + "\\n")
-        if i % 10000 == 9999:
+        if i % 10000 == 9999 and not incremental:
             out.write(json.dumps({"type": "STATE", "value": {"done": i + 1}}) + "\\n")
-    out.write(json.dumps({"type": "STATE", "value": {}}) + "\\n")
+    final = {"bookmarks": {"customers": {"replication_key": "version",
+             "replication_key_value": max(version, bookmark)}}} if incremental else {}
+    out.write(json.dumps({"type": "STATE", "value": final}) + "\\n")
     """
 )
 
 
-def _write_project(folder: Path, records: int, changed: float, version: int, target: bool) -> None:
+def _write_project(
+    folder: Path, records: int, changed: float, version: int, target: bool, incremental: bool
+) -> None:
     (folder / "gen_tap.py").write_text(GENERATOR)
     doc: dict[str, Any] = {
         "version": 1,
@@ -75,7 +90,12 @@ def _write_project(folder: Path, records: int, changed: float, version: int, tar
         "sources": {
             "shop": {
                 "tap": [sys.executable, str(folder / "gen_tap.py")],
-                "config": {"records": records, "changed": changed, "version": version},
+                "config": {
+                    "records": records,
+                    "changed": changed,
+                    "version": version,
+                    "incremental": incremental,
+                },
                 "streams": {
                     "customers": {
                         "mapping": {
@@ -131,6 +151,11 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
     parser.add_argument("--folder", type=Path, default=None)
     parser.add_argument("--no-target", action="store_true", help="no publish step")
+    parser.add_argument(
+        "--full-table",
+        action="store_true",
+        help="the tap re-sends every row on every run (default: replication key, changed rows)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     folder = args.folder or ROOT / ".bench" / f"sync-{args.records}"
@@ -139,14 +164,16 @@ def main() -> None:
     folder.mkdir(parents=True)
     target = not args.no_target
 
-    _write_project(folder, args.records, args.changed, 0, target)
+    incremental = not args.full_table
+    _write_project(folder, args.records, args.changed, 0, target, incremental)
     initial = _sync(folder)
-    _write_project(folder, args.records, args.changed, 1, target)
+    _write_project(folder, args.records, args.changed, 1, target, incremental)
     changed = _sync(folder)
     unchanged = _sync(folder)
     figures = {
         "records": args.records,
         "changed_rows": int(args.records * args.changed),
+        "source": "full table" if args.full_table else "replication key",
         "initial_load": initial,
         "sync_changed": changed,
         "sync_unchanged": unchanged,
@@ -157,7 +184,7 @@ def main() -> None:
         sys.stdout.write(json.dumps(figures, indent=2) + "\n")
         return
     sys.stdout.write(
-        f"crmhub sync, master of {args.records:,} records (load average "
+        f"crmhub sync, master of {args.records:,} records, {figures['source']} source (load average "
         f"{figures['load_average']}, {figures['cpus']} CPUs)\n"
     )
     for label, key in (

@@ -15,13 +15,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 import pandas as pd
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import crmhub_dedupe
@@ -293,11 +293,12 @@ def change_terms(
     session: Session, plus: Mapping[str, Counter[str]], minus: Mapping[str, Counter[str]]
 ) -> None:
     """Add ``plus`` to and take ``minus`` from the stored term counts."""
+    table = cast(Table, MatchTerm.__table__)
     for column in sorted(set(plus) | set(minus)):
         delta: Counter[str] = Counter()
         delta.update(plus.get(column, Counter()))
         delta.subtract(minus.get(column, Counter()))
-        values = [v for v, n in delta.items() if n]
+        values = sorted(v for v, n in delta.items() if n)
         stored: dict[str, int] = {}
         for chunk in _chunks(values):
             stored.update(
@@ -307,24 +308,29 @@ def change_terms(
                     )
                 ).all()
             )
-        fresh = []
+        fresh, changed, emptied = [], [], []
         for value in values:
             count = stored.get(value, 0) + delta[value]
             if value not in stored:
                 if count > 0:
                     fresh.append({"column": column, "value": value, "count": count})
             elif count > 0:
-                session.execute(
-                    update(MatchTerm)
-                    .where(MatchTerm.column == column, MatchTerm.value == value)
-                    .values(count=count)
-                )
+                changed.append({"c": column, "v": value, "n": count})
             else:
-                session.execute(
-                    delete(MatchTerm).where(MatchTerm.column == column, MatchTerm.value == value)
-                )
+                emptied.append(value)
+        if changed:
+            session.execute(
+                update(table)
+                .where(table.c.column == bindparam("c"), table.c.value == bindparam("v"))
+                .values(count=bindparam("n")),
+                changed,
+            )
+        for chunk in _chunks(emptied):
+            session.execute(
+                delete(MatchTerm).where(MatchTerm.column == column, MatchTerm.value.in_(chunk))
+            )
         for chunk in _chunks(fresh, 5000):
-            session.execute(insert(MatchTerm), list(chunk))
+            session.execute(insert(table), list(chunk))
 
 
 def rebuild(

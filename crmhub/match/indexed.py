@@ -231,7 +231,9 @@ def link_related(s: Session, run_id: int, since: datetime, touched: set[str], su
     steward: set[str] = set(
         s.scalars(
             select(AuditEvent.master_id).where(
-                AuditEvent.at >= since, AuditEvent.master_id.is_not(None)
+                AuditEvent.at >= since,
+                AuditEvent.master_id.is_not(None),
+                AuditEvent.actor != "matcher",  # the matcher's runs re-linked their own moves
             )
         )
     )

@@ -483,15 +483,34 @@ def _renamed_sources(project: Project, master: Master) -> list[str]:
     """Sources with live records in the master that the project file no longer names."""
     configured = set(project.config.sources)
     with master.session() as s:
-        rows = s.execute(
-            select(SourceRecord.source, func.count())
-            .where(SourceRecord.deleted.is_(False))
-            .group_by(SourceRecord.source)
-        ).all()
+        # The distinct source names by hopping along the (source, source_key) index, one
+        # seek per source: a GROUP BY over every source record took seconds at a million.
+        names: list[str] = []
+        current = s.scalar(select(SourceRecord.source).order_by(SourceRecord.source).limit(1))
+        while current is not None:
+            names.append(current)
+            current = s.scalar(
+                select(SourceRecord.source)
+                .where(SourceRecord.source > current)
+                .order_by(SourceRecord.source)
+                .limit(1)
+            )
+        rows = [
+            (name, count)
+            for name in names
+            if name not in configured
+            and (
+                count := s.scalar(
+                    select(func.count())
+                    .select_from(SourceRecord)
+                    .where(SourceRecord.source == name, SourceRecord.deleted.is_(False))
+                )
+                or 0
+            )
+        ]
     return [
         f"source {name!r} has {count:,} live records in the master but is not in "
         f"{project.file.name} (renamed or removed?): its records stay in their golden records; "
         "rename it back, or keep it until a steward retires them"
         for name, count in rows
-        if name not in configured
     ]
