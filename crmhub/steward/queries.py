@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import heapq
-import itertools
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from crmhub.errors import DecisionError
@@ -32,23 +31,31 @@ def queue(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(total, one page) of candidates, most uncertain (closest to 0.5) first by default.
 
-    Sorting and counting read only match_candidate (its (status, score) index); the two
-    source records are joined for the page's rows alone.
+    Sorting, filtering and counting read only match_candidate's indexes (see
+    crmhub.store.queue_index); the two source records are joined for the page's rows alone.
     """
     conditions: list[ColumnElement[bool]] = []
     if status != "all":
         conditions.append(MatchCandidate.status == status)
-    if source:
-        conditions.append(
-            or_(_source_of(MatchCandidate.left_record_id) == source,
-                _source_of(MatchCandidate.right_record_id) == source)
-        )  # fmt: skip
     if min_score is not None:
         conditions.append(MatchCandidate.score >= min_score)
     if max_score is not None:
         conditions.append(MatchCandidate.score <= max_score)
-    total = session.scalar(select(func.count()).select_from(MatchCandidate).where(*conditions))
-    ids = _page_ids(session, conditions, sort, limit, offset)
+    # A source filter is two index ranges, the source on the left and on the right; a pair
+    # with the source on both sides is in both and counted once.
+    branches: list[list[ColumnElement[bool]]] = [[]]
+    if not source:
+        total = _count(session, conditions)
+    else:
+        left_side = MatchCandidate.left_source == source
+        right_side = MatchCandidate.right_source == source
+        branches = [[left_side], [right_side]]
+        total = (
+            _count(session, [*conditions, left_side])
+            + _count(session, [*conditions, right_side])
+            - _count(session, [*conditions, left_side, right_side])
+        )
+    ids = _page_ids(session, conditions, branches, sort, limit, offset)
     left, right = aliased(SourceRecord), aliased(SourceRecord)
     rows = {
         candidate.id: (candidate, a, b)
@@ -77,46 +84,52 @@ def queue(
                 "decided_by": candidate.decided_by,
             }
         )
-    return total or 0, page
+    return total, page
 
 
-def _source_of(record_id: Any) -> Any:
-    return select(SourceRecord.source).where(SourceRecord.id == record_id).scalar_subquery()
+def _count(session: Session, conditions: list[ColumnElement[bool]]) -> int:
+    return session.scalar(select(func.count()).select_from(MatchCandidate).where(*conditions)) or 0
 
 
 def _page_ids(
-    session: Session, conditions: list[ColumnElement[bool]], sort: str, limit: int, offset: int
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    branches: list[list[ColumnElement[bool]]],
+    sort: str,
+    limit: int,
+    offset: int,
 ) -> list[int]:
     """The page's candidate ids in queue order: (|score - 0.5|, id) or (-score, id).
 
-    No index can hold |score - 0.5| on every backend, so the uncertainty order merges two
+    No index can hold |score - 0.5| on every backend, so the uncertainty order merges
     index-ordered runs: scores from 0.5 upwards and scores below 0.5 downwards, each already
-    sorted by distance from 0.5. Each run reads at most offset + limit rows.
+    sorted by distance from 0.5 (and one such pair of runs per branch of a source filter).
+    Each run reads at most offset + limit rows: an item of the first offset + limit of the
+    merged order is within the first offset + limit of every run holding it.
     """
-    base = select(MatchCandidate.id, MatchCandidate.score).where(*conditions)
-    if sort != "uncertainty":
-        rows = session.execute(
-            base.order_by(MatchCandidate.score.desc(), MatchCandidate.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [row.id for row in rows]
     need = offset + limit
-    upper = session.execute(
-        base.where(MatchCandidate.score >= 0.5)
-        .order_by(MatchCandidate.score, MatchCandidate.id)
-        .limit(need)
-    ).all()
-    lower = session.execute(
-        base.where(MatchCandidate.score < 0.5)
-        .order_by(MatchCandidate.score.desc(), MatchCandidate.id)
-        .limit(need)
-    ).all()
-    merged = heapq.merge(
-        ((abs(score - 0.5), candidate_id) for candidate_id, score in upper),
-        ((abs(score - 0.5), candidate_id) for candidate_id, score in lower),
-    )
-    return [candidate_id for _, candidate_id in itertools.islice(merged, offset, need)]
+    score, key = MatchCandidate.score, MatchCandidate.id
+    runs: list[list[tuple[float, int]]] = []
+    for branch in branches:
+        base = select(MatchCandidate.id, MatchCandidate.score).where(*conditions, *branch)
+        if sort == "uncertainty":
+            upper = base.where(score >= 0.5).order_by(score, key).limit(need)
+            lower = base.where(score < 0.5).order_by(score.desc(), key).limit(need)
+            for query in (upper, lower):
+                runs.append([(abs(s - 0.5), i) for i, s in session.execute(query)])
+        else:
+            query = base.order_by(score.desc(), key).limit(need)
+            runs.append([(-s, i) for i, s in session.execute(query)])
+    ids: list[int] = []
+    previous = None
+    for item in heapq.merge(*runs):
+        if item == previous:  # the same candidate through both branches
+            continue
+        previous = item
+        ids.append(item[1])
+        if len(ids) == need:
+            break
+    return ids[offset:]
 
 
 def _name(canonical: dict[str, Any]) -> str:

@@ -128,6 +128,10 @@ class MatchCandidate(Base):
     right_record_id: Mapped[int] = mapped_column(ForeignKey("source_record.id", ondelete="CASCADE"))
     left_master_id: Mapped[str | None] = mapped_column(String(40))
     right_master_id: Mapped[str | None] = mapped_column(String(40))
+    # The two records' sources, copied at insert (crmhub.store.queue_index) so the review
+    # queue filters and counts by source without reading the records.
+    left_source: Mapped[str | None] = mapped_column(String(100))
+    right_source: Mapped[str | None] = mapped_column(String(100))
     score: Mapped[float] = mapped_column(Float, index=True)
     match_weight: Mapped[float | None] = mapped_column(Float)
     comparison: Mapped[list[dict[str, Any]]] = mapped_column(JSONText, default=list)

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from crmhub.store.models import Base, GoldenRecord, MatchCandidate
+from crmhub.store.models import Base, GoldenRecord
 
 KEY_LENGTH = 200
 # Byte order on every backend: PostgreSQL's default collations would order "e:a.b" by
@@ -239,8 +239,3 @@ def search_goldens(session: Session, query: str, *, limit: int = 50) -> list[int
             if golden_id not in found:
                 found.append(golden_id)
     return found[:limit]
-
-
-# The queue reads pending candidates in score order from both sides of 0.5 (see
-# crmhub.steward.queries.queue); declared here with the table migration 0004 adds.
-Index("ix_match_candidate_status_score", MatchCandidate.status, MatchCandidate.score)

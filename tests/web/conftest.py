@@ -61,13 +61,17 @@ def web_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for a, b, score in (("1", "2", 0.81), ("3", "4", 0.55)):
             conn.execute(
                 "INSERT INTO match_candidate (left_record_id, right_record_id, left_master_id, "
-                "right_master_id, score, comparison, status, version, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, '2026-01-01 00:00:00')",
+                "right_master_id, left_source, right_source, score, comparison, status, "
+                "version, created_at) VALUES (?, ?, ?, ?, (SELECT source FROM source_record "
+                "WHERE id = ?), (SELECT source FROM source_record WHERE id = ?), ?, ?, "
+                "'pending', 1, '2026-01-01 00:00:00')",
                 (
                     ids[a],
                     ids[b],
                     masters[a],
                     masters[b],
+                    ids[a],
+                    ids[b],
                     score,
                     json.dumps(
                         [

@@ -73,6 +73,9 @@ def test_queue_and_candidate_pages_with_json_twins(client: TestClient) -> None:
     assert twin["total"] == 2
     assert twin["candidates"][0]["score"] == 0.55, "most uncertain first"
     assert client.get("/queue?sort=score&format=json").json()["candidates"][0]["score"] == 0.81
+    assert client.get("/api/queue?source=shop").json()["total"] == 2
+    other = client.get("/api/queue?source=erp").json()
+    assert other["total"] == 0 and other["candidates"] == []
     detail = client.get("/api/candidates/1").json()["candidate"]
     assert {f["field"] for f in detail["fields"] if not f["same"]} >= {"given_name", "emails"}
     html = client.get("/candidates/1").text

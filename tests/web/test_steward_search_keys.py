@@ -177,11 +177,24 @@ def test_migration_fills_keys_of_an_existing_master(tmp_path: Path) -> None:
             """'{"given_name": "Jürgen", "family_name": "Müller"}', '{}', '{}', '[]', 1, """
             "'active', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         )
+        conn.exec_driver_sql(
+            "INSERT INTO source_record (id, source, stream, source_key, payload, content_hash, "
+            "status, match_state, deleted, first_seen, last_seen) VALUES "
+            "(1, 'erp', 'c', '1', '{}', 'h', 'ok', 'matched', 0, '2026-01-01', '2026-01-01'), "
+            "(2, 'shop', 'c', '2', '{}', 'h', 'ok', 'matched', 0, '2026-01-01', '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO match_candidate (left_record_id, right_record_id, score, comparison, "
+            "status, version, created_at) VALUES (1, 2, 0.6, '[]', 'pending', 1, '2026-01-01')"
+        )
     old.dispose()
     master = open_master(url)
     try:
         with master.session() as s:
             assert len(search_goldens(s, "muller")) == 1
+            candidate = s.scalars(select(MatchCandidate)).one()
+            assert (candidate.left_source, candidate.right_source) == ("erp", "shop")
+            assert queue(s, source="shop")[0] == 1 and queue(s, source="erp")[0] == 1
     finally:
         master.dispose()
 
