@@ -1,12 +1,10 @@
-"""Throughput of tap-spreadsheet on its own: a 1,000,000-row 12-column CSV and a 100,000-row
-XLSX, each piped to /dev/null. Prints rows/s (and the machine load, since the figures on a
-shared 2-core box are pessimistic).
+"""Throughput of tap-spreadsheet: a 1,000,000-row 12-column CSV and a 100,000-row XLSX,
+each first piped to /dev/null (the tap alone), then through `crmhub ingest` into a fresh
+SQLite master (end to end). Prints rows/s of wall and CPU time, and the machine load, since
+the figures on a shared 2-core box are pessimistic.
 
     .venv/bin/python benchmarks/bench_tap_spreadsheet.py [--rows 1000000] [--xlsx-rows 100000]
-        [--keep DIR]
-
-The end-to-end figure (tap | crmhub ingest into the SQLite master) is measured by the hub's
-own benchmark; this one isolates the tap.
+        [--keep DIR] [--no-ingest]
 """
 
 from __future__ import annotations
@@ -123,6 +121,77 @@ def run_tap(config: Path, expected_rows: int) -> tuple[float, float]:
     return elapsed, cpu
 
 
+INGEST_MAPPING = """
+entity: customer
+key: [klantnummer]
+fields:
+  given_name: voornaam
+  family_name: achternaam
+  emails: [e_mail]
+  phones: [telefoon]
+  birth_date: geboortedatum
+addresses:
+  - {street: straat, house_number: huisnummer, postal_code: postcode, city: plaats, country: land}
+"""
+
+
+def run_ingest(
+    workdir: Path, tap: str, tap_config: dict[str, object], stream: str, mapping: str
+) -> dict[str, float]:
+    """`crmhub ingest` of one source (the tap as a process) into a fresh SQLite master.
+
+    Returns wall and CPU seconds (crmhub, its helper processes and the tap: all children)
+    and the records the hub counted; the master and project live under ``workdir``.
+    """
+    project = workdir / "ingest-project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    (project / "mapping.yml").write_text(mapping)
+    (project / "crmhub.yml").write_text(
+        "version: 1\nsources:\n  bench:\n"
+        f"    tap: {json.dumps(tap)}\n"
+        f"    config: {json.dumps(tap_config)}\n"
+        f"    streams:\n      {stream}:\n        mapping: mapping.yml\n"
+    )
+    crmhub = str(Path(sys.executable).parent / "crmhub")
+    subprocess.run([crmhub, "-p", str(project), "db", "upgrade"], check=True, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [crmhub, "-p", str(project), "ingest", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"crmhub ingest failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    summary = json.loads(done.stdout)[0]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "records": summary["records"],
+        "new": summary["new"],
+        "quarantined": summary["quarantined"],
+        "load": load,
+    }
+
+
+def print_ingest(label: str, run: dict[str, float]) -> None:
+    """One line for an end-to-end run."""
+    records = run["records"]
+    print(
+        f"{label} | crmhub ingest (SQLite master): {records:>9,.0f} records "
+        f"({run['new']:,.0f} new, {run['quarantined']:,.0f} quarantined), "
+        f"wall {run['seconds']:6.2f} s = {records / run['seconds']:>9,.0f} records/s; "
+        f"CPU (hub + tap) {run['cpu_seconds']:6.2f} s = "
+        f"{records / run['cpu_seconds']:>9,.0f} per CPU-second; load {run['load']:.2f} before"
+    )
+
+
 def calibration(csv_path: Path, rows: int) -> float:
     """Rows per CPU-second of the least a Python tap must do: csv.reader, dict, msgspec.
 
@@ -154,6 +223,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="write the files here and keep them")
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="the tap alone, no crmhub ingest runs"
+    )
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench_tap_spreadsheet_"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +250,13 @@ def main() -> None:
             f"calibration: csv.reader -> dict -> msgspec alone (no types, no lineage) = "
             f"{calibration(csv_path, args.rows):,.0f} rows per CPU-second on this machine now"
         )
+        if not args.no_ingest:
+            tap = str(Path(sys.executable).parent / "tap-spreadsheet")
+            for path in (csv_path, xlsx_path):
+                run = run_ingest(
+                    workdir, tap, {"files": [{"path": str(path)}]}, path.stem, INGEST_MAPPING
+                )
+                print_ingest(f"tap-spreadsheet {path.suffix[1:]}", run)
         print(f"load after: {os.getloadavg()[0]:.2f}")
     finally:
         if args.keep is None:

@@ -1,10 +1,13 @@
 """Benchmark tap-sql on PostgreSQL: 1,000,000 customer rows, full and incremental.
 
-Prints rows/s and peak RSS of the tap process (stdout to /dev/null), then the count of
-rows an incremental run reads after 1% of the rows changed. Needs the PostgreSQL server
-of the test fixtures (127.0.0.1:5432, user postgres); creates and drops its own database.
+Prints rows/s (wall and per CPU-second) and peak RSS of the tap process (stdout to
+/dev/null), the same full read through `crmhub ingest` into a fresh SQLite master (end to
+end), then the count of rows an incremental run reads after 1% of the rows changed. Needs
+the PostgreSQL server of the test fixtures (127.0.0.1:5432, user postgres); creates and
+drops its own database (--keep keeps it, --database NAME reuses a kept one).
 
-    .venv/bin/python benchmarks/bench_tap_sql.py [--rows 1000000] [--keep]
+    .venv/bin/python benchmarks/bench_tap_sql.py [--rows 1000000] [--keep] [--database NAME]
+        [--no-ingest]
 """
 
 from __future__ import annotations
@@ -29,10 +32,22 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "taps_sql"))
 from erp_schema import PEOPLE, erp_metadata
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_tap_spreadsheet import print_ingest, run_ingest
+
 ROOT = Path(__file__).resolve().parents[1]
 TAP = str(ROOT / ".venv" / "bin" / "tap-sql")
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 BASE = dt.datetime(2024, 3, 1, 8, 0, 0)
+INGEST_MAPPING = """
+entity: customer
+key: [id]
+fields:
+  given_name: given_name
+  family_name: family_name
+  birth_date: birth_date
+  updated_at: updated_at
+"""
 
 
 def load(dsn: str, rows: int) -> None:
@@ -171,6 +186,9 @@ def main() -> None:
     parser.add_argument(
         "--database", help="reuse this database of an earlier --keep run (kept afterwards)"
     )
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="the tap alone, no crmhub ingest run"
+    )
     args = parser.parse_args()
     name = args.database or f"crmhub_bench_{uuid.uuid4().hex[:10]}"
     if args.database:
@@ -195,6 +213,10 @@ def main() -> None:
 
         full = run_tap(full_cfg, None, mode="null")
         _rates("full table -> /dev/null", full)
+        if not args.no_ingest:
+            with tempfile.TemporaryDirectory() as workdir:
+                run = run_ingest(Path(workdir), TAP, full_cfg, "customers", INGEST_MAPPING)
+            print_ingest("tap-sql full table", run)
         first = run_tap(inc_cfg, None, mode="state")
         _rates("incremental first run (ORDER BY updated_at, id) -> grep STATE", first)
         changed = args.rows // 100

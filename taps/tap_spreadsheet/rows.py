@@ -3,8 +3,9 @@ cannot be read whole kept with their raw cells and a ``_row_error`` reason."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from typing import Any
@@ -23,6 +24,7 @@ from tap_spreadsheet.values import (
     TextConverter,
     cell_as_text,
     convert_workbook_cell,
+    iso_datetime,
     text_converter,
 )
 
@@ -35,6 +37,31 @@ LINEAGE = (SOURCE_FILE, SOURCE_SHEET, SOURCE_ROW)
 _MAX_LOGGED = 10
 _CHUNK_ROWS = 1024
 _NONE_FOR_EMPTY = {"": None}.get
+
+
+def _integers(cells: Sequence[Any]) -> list[Any] | None:
+    if all(map(float.is_integer, cells)):
+        return list(map(int, cells))
+    return None  # a fraction in an integer column: cell by cell, kept as text
+
+
+def _numbers(cells: Sequence[Any]) -> list[Any]:
+    return [int(v) if v.is_integer() else v for v in cells]
+
+
+# Whole-column conversions of workbook cells, by (column type, the one calamine type of
+# every non-empty cell); each gives what convert_workbook_cell gives cell by cell.
+_WORKBOOK_COLUMN: dict[tuple[str, type], Callable[[Sequence[Any]], list[Any] | None]] = {
+    ("integer", float): _integers,
+    ("integer", int): list,
+    ("number", float): _numbers,
+    ("number", int): list,
+    ("boolean", bool): list,
+    ("string", float): lambda cells: list(map(cell_as_text, cells)),
+    ("string", int): lambda cells: list(map(cell_as_text, cells)),
+    ("date", dt.date): lambda cells: list(map(dt.date.isoformat, cells)),
+    ("datetime", dt.datetime): lambda cells: list(map(iso_datetime, cells)),
+}
 
 
 @dataclass(frozen=True)
@@ -188,9 +215,7 @@ class RowReader:
         if self.table.is_text:
             yield from self._text_records()
         else:
-            records = self._workbook_records()
-            while chunk := list(islice(records, _CHUNK_ROWS)):
-                yield chunk
+            yield from self._workbook_chunks()
         if self._logged_bad >= _MAX_LOGGED or self._logged_duplicates >= _MAX_LOGGED:
             self.logger.warning(
                 "%s: more problems than shown; see the run summary",
@@ -243,28 +268,7 @@ class RowReader:
             columns[index] = self._convert_column(
                 name, columns[index], convert_column, convert_cell
             )
-        rows = range(first_row, first_row + count)
-        errors: list[str | None] | Iterator[None] = repeat(None, count)
-        keys = self.options.primary_keys
-        if keys:
-            positions = [self.names.index(k) for k in keys]
-            key_values: Iterable[Any] = (
-                columns[positions[0]]
-                if len(positions) == 1
-                else zip(*(columns[p] for p in positions), strict=True)
-            )
-            problems = list(map(self._key_problem, key_values, rows))
-            if self.options.flag_duplicates and problems.count(None) != count:
-                errors = problems
-                self.summary.bad_rows += count - problems.count(None)
-        lineage = (repeat(self.table.path, count), repeat(self.table.sheet, count), rows, errors)
-        if self.options.as_structs:
-            return list(map(self._struct_type(), *columns, *lineage, repeat(None, count)))
-        names = self._all_names
-        return [
-            dict(zip(names, values, strict=True))
-            for values in zip(*columns, *lineage, repeat(None, count), strict=True)
-        ]
+        return self._build_records(columns, range(first_row, first_row + count))
 
     def _struct_type(self) -> type[msgspec.Struct]:
         if self._struct is None:
@@ -382,6 +386,139 @@ class RowReader:
             f"bytes that are not valid {self.table.encoding} in {', '.join(bad_columns)}; "
             "they are kept as \\xNN"
         )
+
+    def _workbook_chunks(self) -> Iterator[list[Any]]:
+        """Workbook rows a chunk at a time, converted column by column.
+
+        Each column of a chunk whose cells are all of one calamine type is converted with
+        one C-level map; any other column goes cell by cell, exactly as
+        :meth:`_workbook_records` does. Sheets with columns the schema does not know keep
+        the row-by-row path (their records carry ``_extra_cells``).
+        """
+        if self.unknown or len(set(self._all_names)) != len(self._all_names):
+            records = self._workbook_records()
+            while chunk := list(islice(records, _CHUNK_ROWS)):
+                yield chunk
+            return
+        width = self.width
+        summary = self.summary
+        header_row = self.layout.header_row_number
+        rows: list[int] = []
+        pending: list[list[Any]] = []
+        read = 0
+        try:
+            for row, cells in self.table.rows():
+                if row <= header_row:
+                    continue
+                size = len(cells)
+                if cells.count("") == size:
+                    summary.blank_rows += 1
+                    continue
+                read += 1
+                if size != width:
+                    if size > width and cells[width:].count("") != size - width:
+                        yield self._workbook_chunk(rows, pending)
+                        rows, pending = [], []
+                        reason = (
+                            f"row has cells beyond the {width} header columns; "
+                            "they are kept in _extra_cells"
+                        )
+                        yield [self._bad_row(row, cells, reason)]
+                        continue
+                    cells = cells[:width] if size > width else cells + [""] * (width - size)
+                rows.append(row)
+                pending.append(cells)
+                if len(pending) >= _CHUNK_ROWS:
+                    yield self._workbook_chunk(rows, pending)
+                    rows, pending = [], []
+            yield self._workbook_chunk(rows, pending)
+        finally:
+            summary.rows_read += read
+
+    def _workbook_chunk(self, rows: list[int], pending: list[list[Any]]) -> list[Any]:
+        count = len(rows)
+        if not count:
+            return []
+        cells = list(zip(*pending, strict=True))
+        columns = [
+            self._workbook_column(name, type_name, conv, cells[index])
+            for index, name, type_name, conv in self.typed
+        ]
+        return self._build_records(columns, rows)
+
+    def _workbook_column(
+        self, name: str, type_name: str, conv: TextConverter | None, cells: Sequence[Any]
+    ) -> list[Any]:
+        kinds = set(map(type, cells))
+        if kinds == {str}:
+            column = list(map(str.strip, cells)) if self.options.trim else list(cells)
+            if "" in column:
+                column = list(map(_NONE_FOR_EMPTY, column, column))
+            if conv is None:
+                return column
+            return [
+                None if cell is None else self._workbook_cell(name, type_name, conv, cell)
+                for cell in column
+            ]
+        present: Sequence[Any] = cells
+        if str in kinds:
+            present = [cell for cell in cells if cell != ""]
+            kinds = set(map(type, present))
+        fast = _WORKBOOK_COLUMN.get((type_name, kinds.pop())) if len(kinds) == 1 else None
+        converted = fast(present) if fast is not None else None
+        if converted is None:
+            return [self._workbook_cell(name, type_name, conv, cell) for cell in cells]
+        if len(present) == len(cells):
+            return converted
+        values = iter(converted)
+        return [None if cell == "" else next(values) for cell in cells]
+
+    def _workbook_cell(
+        self, name: str, type_name: str, conv: TextConverter | None, value: Any
+    ) -> Any:
+        """One workbook cell as a record value (a misfit is kept as text and counted)."""
+        if type(value) is str:
+            if self.options.trim:
+                value = value.strip()
+            if not value:
+                return None
+            if conv is None:
+                return value
+            try:
+                return conv(value)
+            except Mismatch:
+                self.summary.cells_kept_as_text[name] += 1
+                return value
+        try:
+            return convert_workbook_cell(value, type_name, conv)
+        except Mismatch:
+            self.summary.cells_kept_as_text[name] += 1
+            return cell_as_text(value)
+
+    def _build_records(self, columns: list[list[Any]], rows: Sequence[int]) -> list[Any]:
+        """Records (structs or dicts) from converted columns in ``self.names`` order."""
+        count = len(rows)
+        errors: list[str | None] | Iterator[None] = repeat(None, count)
+        keys = self.options.primary_keys
+        if keys:
+            positions = [self.names.index(k) for k in keys]
+            key_values: Iterable[Any] = (
+                columns[positions[0]]
+                if len(positions) == 1
+                else zip(*(columns[p] for p in positions), strict=True)
+            )
+            problems = list(map(self._key_problem, key_values, rows))
+            if self.options.flag_duplicates and problems.count(None) != count:
+                errors = problems
+                self.summary.bad_rows += count - problems.count(None)
+        lineage = (repeat(self.table.path, count), repeat(self.table.sheet, count), rows, errors)
+        if self.options.as_structs:
+            return list(map(self._struct_type(), *columns, *lineage, repeat(None, count)))
+        names = self._all_names
+        return [
+            dict(zip(names, values, strict=True))
+            for values in zip(*columns, *lineage, repeat(None, count), strict=True)
+        ]
 
     def _workbook_records(self) -> Iterator[dict[str, Any]]:
         # calamine gives every row the sheet's full width, "" for an empty cell.
