@@ -24,6 +24,7 @@ Index(
     MatchCandidate.status,
     MatchCandidate.left_source,
     MatchCandidate.score,
+    MatchCandidate.right_source,  # counting pairs with the source on both sides stays here
 )
 Index(
     "ix_match_candidate_right_source",

@@ -29,8 +29,12 @@ def upgrade() -> None:
         "WHERE s.id = match_candidate.right_record_id)"
     )
     with op.batch_alter_table("match_candidate", schema=None) as batch_op:
+        # right_source last: the count of pairs with the source on both sides stays in
+        # the index.
         batch_op.create_index(
-            "ix_match_candidate_left_source", ["status", "left_source", "score"], unique=False
+            "ix_match_candidate_left_source",
+            ["status", "left_source", "score", "right_source"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_match_candidate_right_source", ["status", "right_source", "score"], unique=False
