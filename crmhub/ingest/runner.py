@@ -41,11 +41,18 @@ from crmhub.ingest.plugin import (
     tail,
 )
 from crmhub.ingest.singer import batch_records, parse_line
-from crmhub.ingest.writer import BatchWriter, Committed, ProcessWriter, WorkItem, write_item
+from crmhub.ingest.writer import (
+    BatchWriter,
+    Committed,
+    EncodedBatch,
+    ProcessWriter,
+    WorkItem,
+    write_item,
+)
 from crmhub.mapping import CompiledMapping, LoadedMapping, load_mapping
 from crmhub.store import Master
 from crmhub.store.models import State
-from crmhub.store.source_records import BatchCounts, RecordRow
+from crmhub.store.source_records import BatchCounts
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +127,25 @@ class _Stream:
         self.buffer: list[Any] = []
         self.summary = StreamSummary(mapping=mapping.name if mapping else None)
 
-    def encode(self, records: Iterable[Any]) -> list[RecordRow]:
-        out: list[RecordRow] = []
-        append = out.append
+    def encode(self, records: Iterable[Any]) -> EncodedBatch:
+        keys: list[str] = []
+        payloads: list[bytes] = []
+        hashes: list[str] = []
+        canonicals: list[bytes] = []
+        statuses: list[str] = []
+        reasons_of: list[str | None] = []
         key_fields = self.key_fields
         single = key_fields[0] if len(key_fields) == 1 else None
         mapping = self.mapping
-        entity = mapping.entity if mapping else None
         blake = hashlib.blake2b
         apply = mapping.apply_function if mapping else None
         dumps = _dumps
+        add_key, add_payload, add_hash = keys.append, payloads.append, hashes.append
+        add_canonical, add_status, add_reasons = (
+            canonicals.append,
+            statuses.append,
+            reasons_of.append,
+        )
         for record in records:
             if record.__class__ is not dict and not isinstance(record, dict):
                 raise SingerProtocolError(
@@ -160,33 +176,39 @@ class _Stream:
                         "message": f"the record has no value for its key {key_fields}",
                     }
                 ]
+            add_key(key)
+            add_payload(payload)
+            add_hash(digest)
             if apply is None:
+                add_canonical(b"")
                 if problems:
-                    append(
-                        (key, payload.decode(), digest, None, None, "quarantined", _text(problems))
-                    )
+                    add_status("quarantined")
+                    add_reasons(_text(problems))
                 else:
-                    append((key, payload.decode(), digest, None, None, "unmapped", None))
+                    add_status("unmapped")
+                    add_reasons(None)
                 continue
             canonical, reasons = apply(record)
             if problems:
                 reasons = problems + reasons
                 canonical = None
             if canonical is None:
-                append((key, payload.decode(), digest, entity, None, "quarantined", _text(reasons)))
+                add_canonical(b"")
+                add_status("quarantined")
+                add_reasons(_text(reasons))
             else:
-                append(
-                    (
-                        key,
-                        payload.decode(),
-                        digest,
-                        entity,
-                        dumps(canonical, option=_SORT).decode(),
-                        "ok",
-                        None,
-                    )
-                )
-        return out
+                add_canonical(dumps(canonical, option=_SORT))
+                add_status("ok")
+                add_reasons(None)
+        return EncodedBatch(
+            mapping.entity if mapping else None,
+            keys,
+            b"\n".join(payloads),
+            hashes,
+            b"\n".join(canonicals),
+            statuses,
+            reasons_of,
+        )
 
 
 def _text(reasons: list[dict[str, Any]]) -> str | None:
