@@ -6,8 +6,11 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from crmhub.publish.ledger import Outcome
 from crmhub.store.types import utcnow
@@ -25,12 +28,20 @@ def file_size(path: Path) -> int:
 
 def _at(value: Any) -> datetime:
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return utcnow()
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = _parse_at(value)
+        if parsed is not None:
+            return parsed
     return utcnow()
+
+
+@lru_cache(maxsize=256)
+def _parse_at(value: str) -> datetime | None:
+    # a target stamps a whole batch with one time: each distinct stamp is parsed once
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def read_outcomes(path: Path, offset: int) -> tuple[list[Outcome], int]:
@@ -43,7 +54,7 @@ def read_outcomes(path: Path, offset: int) -> tuple[list[Outcome], int]:
     unreadable = 0
     for line in _lines(path, offset):
         try:
-            data = json.loads(line)
+            data = _decode(line)
             outcome = Outcome(
                 stream=str(data["stream"]),
                 key=str(data["key"]),
@@ -54,22 +65,31 @@ def read_outcomes(path: Path, offset: int) -> tuple[list[Outcome], int]:
                 disposition=data.get("disposition"),
                 at=_at(data.get("at")),
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             unreadable += 1
             continue
         outcomes.append(outcome)
     return outcomes, unreadable
 
 
-def _lines(path: Path, offset: int) -> Iterator[str]:
+def _lines(path: Path, offset: int) -> Iterator[bytes]:
     if not path.exists():
         return
     with path.open("rb") as handle:
         handle.seek(offset)
         for raw in handle:
-            text = raw.decode("utf-8", errors="replace").strip()
+            text = raw.strip()
             if text:
                 yield text
+
+
+def _decode(line: bytes) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # what orjson refuses (bytes that are not UTF-8, NaN ...) the standard module may
+        # still read, as it always did here; a line cut short fails both
+        return json.loads(line.decode("utf-8", errors="replace"))
 
 
 def count_actions(outcomes: list[Outcome]) -> dict[str, int]:

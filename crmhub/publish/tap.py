@@ -9,6 +9,7 @@ failed to accept last time (the retry list) always are. The hub runs this as a p
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from crmhub.errors import ConfigurationError, CrmhubError
 from crmhub.publish.ledger import load_ledger
 from crmhub.publish.records import (
     RELATED_ENTITIES,
+    LedgerEntry,
     customer_records,
     related_records,
     should_send,
@@ -129,6 +131,19 @@ class MasterStream(Stream):
         """Every record of the stream (with its content hash), before filtering."""
         raise NotImplementedError
 
+    def _changed(
+        self, s: Any, ledger: dict[str, LedgerEntry], *, only_changed: bool
+    ) -> Iterator[dict[str, Any]]:
+        key_field = self.key_field
+        for record in self.build(s):
+            entry = ledger.get(record[key_field])
+            if not should_send(record, entry, only_changed=only_changed):
+                self.unchanged += 1
+                continue
+            record["remote_id"] = entry.remote_id if entry is not None else None
+            self.sent += 1
+            yield record
+
     def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
         """Records to send: changed since the target last accepted them, or failed."""
         tap = self._crmhub_tap
@@ -137,14 +152,14 @@ class MasterStream(Stream):
         master = tap.master()
         with master.session() as s:
             ledger = load_ledger(s, target, self.name) if target else {}
-            for record in self.build(s):
-                entry = ledger.get(record[self.key_field])
-                if not should_send(record, entry, only_changed=only_changed and bool(target)):
-                    self.unchanged += 1
-                    continue
-                record["remote_id"] = entry.remote_id if entry is not None else None
-                self.sent += 1
-                yield record
+            # the ledger lives as long as the stream: frozen, the collector's full passes
+            # stop rescanning it (they were most of a publish with nothing to send)
+            gc.collect()
+            gc.freeze()
+            try:
+                yield from self._changed(s, ledger, only_changed=only_changed and bool(target))
+            finally:
+                gc.unfreeze()
         self.logger.info(
             "%s: %d records to send, %d unchanged since target %r last accepted them",
             self.name,

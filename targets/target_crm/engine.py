@@ -15,7 +15,15 @@ from typing import Any
 from target_crm.errors import BatchError, ProtocolError, RecordError
 from target_crm.mapping import CRMMapping
 from target_crm.profiles.base import ParentRef, Profile, WorkItem
-from target_crm.results import ACCEPTED, ErrorWriter, Ledger, Outcome, ResultsWriter, RunReport
+from target_crm.results import (
+    ACCEPTED,
+    ErrorWriter,
+    Ledger,
+    Outcome,
+    ResultsWriter,
+    RunReport,
+    now_iso,
+)
 from target_crm.settings import Settings
 
 
@@ -248,19 +256,20 @@ class Engine:
         return [outcome]
 
     def _record(self, outcomes: list[Outcome], fields: dict[str, str | None]) -> None:
-        for o in outcomes:
-            if (
-                o.action in ("create", "update")
-                and o.stream == "customers"
-                and not (self.settings.dry_run)
-            ):
-                self.profile.parents.put(o.key, o.object, o.remote_id)
+        dry_run = self.settings.dry_run
+        parents = self.profile.parents
+        # one results line per outcome, used by the ledger and written to the results file
+        at = now_iso()
+        lines = [o.line(at) for o in outcomes]
+        for o, line in zip(outcomes, lines, strict=True):
+            if o.action in ("create", "update") and o.stream == "customers" and not dry_run:
+                parents.put(o.key, o.object, o.remote_id)
             if o.action == "error":
                 self.on_failure(o.seq)
                 self.logger.warning("record %s/%s failed: %s", o.stream, o.key, _mask(o.error))
-            elif not self.settings.dry_run:
-                self.ledger.record_line(o.line(""))
-        self.results.write(outcomes)
+            elif not dry_run:
+                self.ledger.record_line(line)
+        self.results.write_lines(lines)
         self.errors.write(outcomes, fields)
         self.report.add(outcomes)
 

@@ -278,12 +278,22 @@ def _read_code(steps: tuple[Step, ...], n: int, names: dict[str, Any]) -> list[s
 def _field_code(spec: FieldSpec, n: int, names: dict[str, Any]) -> list[str]:
     """Statements that leave the CRM value of one field in ``v``: the same rules as
     ``FieldSpec.compile``, written out so a record costs no call per plain field."""
-    if spec.source is None:
-        names[f"fn{n}"] = spec.compile()
-        return [f"v = fn{n}(record, key, obj)"]
     names[f"conv{n}"] = spec.convert
     optional = not spec.required and spec.default is None
-    lines = _read_code(spec.source, n, names)
+    if spec.source is not None:
+        lines = _read_code(spec.source, n, names)
+    elif spec.template is not None:
+        # "{a} {b}": each part read, missing parts empty, runs of spaces squeezed
+        names[f"tpl{n}"] = spec.template
+        lines, parts = [], []
+        for j, (name, steps) in enumerate(spec.template_paths):
+            lines += _read_code(steps, n * 1000 + j, names)
+            lines.append(f"p{j} = '' if v is None else v")
+            parts.append(f"{name}=p{j}")
+        lines.append(f"v = ' '.join(tpl{n}.format({', '.join(parts)}).split()) or None")
+    else:
+        names[f"fn{n}"] = spec.compile()
+        return [f"v = fn{n}(record, key, obj)"]
     if spec.type == "string" and spec.values is None and spec.picklist is None:
         fits = "" if spec.max_length is None else f" and len(v) <= {spec.max_length}"
         keep = f"(type(v) is str and v{fits})" + (" or v is None" if optional else "")
@@ -292,7 +302,7 @@ def _field_code(spec: FieldSpec, n: int, names: dict[str, Any]) -> list[str]:
         # an empty list or object is no value: the field's rules decide (None, or an error)
         fallback = "None" if optional else f"conv{n}(v, key, obj)"
         lines.append(f"if v is None or v == [] or v == {{}}: v = {fallback}")
-    elif optional:
+    elif optional and spec.source is not None:
         lines.append(f"if v is not None: v = conv{n}(v, key, obj)")
     else:
         lines.append(f"v = conv{n}(v, key, obj)")

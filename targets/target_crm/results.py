@@ -134,10 +134,15 @@ class ResultsWriter:
 
     def write(self, outcomes: list[Outcome]) -> None:
         """Append one batch of outcomes and flush."""
-        if self._fh is None or not outcomes:
-            return
         at = now_iso()
-        data = b"".join(orjson.dumps(o.line(at)) + b"\n" for o in outcomes)
+        self.write_lines([o.line(at) for o in outcomes])
+
+    def write_lines(self, lines: list[dict[str, Any]]) -> None:
+        """Append one batch of results lines (``Outcome.line``) and flush."""
+        if self._fh is None or not lines:
+            return
+        dumps = orjson.dumps
+        data = b"".join([dumps(line) + b"\n" for line in lines])
         with self._lock:
             self._fh.write(data)
             self._fh.flush()

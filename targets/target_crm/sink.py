@@ -47,3 +47,4 @@ class CRMSink(BatchSink):
         # only now are these records done (a nested customers drain must not count them)
         self.first_pending_seq = None
         self._crm_target.emit_safe_state()
+        self._crm_target.settle_memory()

@@ -21,6 +21,9 @@ def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
+_DISPOSITIONS = {"upsert": "live", "merge": "merged"}
+
+
 @dataclass
 class WorkItem:
     """One record on its way to the CRM: what to do, where, with which payload."""
@@ -40,7 +43,7 @@ class WorkItem:
     @property
     def disposition(self) -> str:
         """live, merged or retired: the state the CRM record ends in."""
-        return {"upsert": "live", "merge": "merged"}.get(self.intent, "retired")
+        return _DISPOSITIONS.get(self.intent, "retired")
 
     def outcome(
         self, action: str, remote_id: str | None = None, error: str | None = None

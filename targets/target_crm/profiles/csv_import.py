@@ -170,10 +170,9 @@ class CsvImportProfile(Profile):
             om = group[0].om
             header = [om.external_id] + [s.target for s in om.fields if s.target != om.external_id]
             writer = self._writer(obj, header)
-            writer.writerows(
-                [it.key, *("" if (v := it.payload.get(h)) is None else v for h in header[1:])]
-                for it in group
-            )
+            columns = header[1:]
+            # the csv module writes None as an empty cell
+            writer.writerows([[it.key, *map(it.payload.get, columns)] for it in group])
             self._files[obj][0].flush()
             for it in group:
                 out.append(it.outcome("update" if it.remote_id else "create", it.key))
