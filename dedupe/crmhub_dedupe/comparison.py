@@ -34,6 +34,7 @@ _DISTANCE: dict[str, Callable[..., float]] = {
     "levenshtein": distance.Levenshtein.distance,
     "damerau_levenshtein": distance.DamerauLevenshtein.distance,
 }
+_ONE_EDIT = (distance.Levenshtein.distance, distance.DamerauLevenshtein.distance)
 
 
 @dataclass
@@ -206,8 +207,13 @@ def _pair_scores(
     right: IntArray,
     *,
     cutoff: float | None = None,
+    one_edit: bool = True,
 ) -> FloatArray:
-    """Scorer over the distinct (left value, right value) pairs, spread back to all pairs."""
+    """Scorer over the distinct (left value, right value) pairs, spread back to all pairs.
+
+    A distance scorer with ``cutoff == 2`` (every level on it asks "within one edit")
+    takes :func:`_one_edit_distance` unless ``one_edit`` is False.
+    """
     st = cache.strings(column)
     cl, cr = st.codes[left], st.codes[right]
     out = np.full(left.size, np.nan)
@@ -215,6 +221,17 @@ def _pair_scores(
     if not ok.any():
         return out
     k = np.int64(max(1, st.labels.size))
+    if one_edit and cutoff == 2 and scorer in _ONE_EDIT:
+        # a distance-1 level: numpy decides within-one-edit, rapidfuzz only the long labels
+        near = _one_edit_distance(st.labels, cl[ok], cr[ok], transpositions=scorer is _ONE_EDIT[1])
+        long = np.flatnonzero(np.isnan(near))
+        if long.size:
+            pos = np.flatnonzero(ok)[long]
+            near[long] = _pair_scores(
+                cache, column, scorer, left[pos], right[pos], cutoff=2, one_edit=False
+            )
+        out[ok] = near
+        return out
     lo, hi = np.minimum(cl[ok], cr[ok]), np.maximum(cl[ok], cr[ok])  # scorers are symmetric
     # hash-based factorize: no sort, and most blocked pairs repeat a few value pairs
     inverse, uniq = pd.factorize(lo * k + hi)
@@ -229,6 +246,100 @@ def _pair_scores(
         scores = scores / 100.0
     out[ok] = scores[np.asarray(inverse, dtype=np.int64)]
     return out
+
+
+# Label lengths up to this go through the vectorized one-edit check; longer ones (rare
+# very long emails) through rapidfuzz, so the per-length matrices stay small.
+_ONE_EDIT_MAX_LENGTH = 64
+
+
+def _one_edit_distance(
+    labels: npt.NDArray[np.object_], cl: IntArray, cr: IntArray, *, transpositions: bool
+) -> FloatArray:
+    """Edit distance of each (label cl, label cr) pair when it is 0 or 1, else 3.
+
+    The same answer as rapidfuzz's Levenshtein (or, with ``transpositions``, its
+    Damerau-Levenshtein) distance with ``score_cutoff=2`` for every pair within one edit
+    (the tests compare both on many generated strings), but as numpy over the code points:
+    a distance-1 level over millions of blocked pairs (postcode, birth date, email) is
+    where a per-pair call costs most. Pairs with a label longer than
+    ``_ONE_EDIT_MAX_LENGTH`` get NaN: the caller scores those with rapidfuzz.
+    """
+    lengths = np.fromiter(map(len, labels), dtype=np.int64, count=labels.size)
+    out = np.full(cl.size, 3.0)
+    out[cl == cr] = 0.0
+    la, lb = lengths[cl], lengths[cr]
+    longest = np.maximum(la, lb)
+    out[longest > _ONE_EDIT_MAX_LENGTH] = np.nan
+    candidate = np.flatnonzero(
+        (cl != cr) & (np.abs(la - lb) <= 1) & (longest <= _ONE_EDIT_MAX_LENGTH)
+    )
+    row_of = np.full(labels.size, -1, dtype=np.int64)
+    for width in np.unique(longest[candidate]).tolist():
+        group = candidate[longest[candidate] == width]
+        # one row of code points per label of this length or one shorter, zero-padded
+        fits = np.flatnonzero((lengths == width) | (lengths == width - 1))
+        row_of[fits] = np.arange(fits.size)
+        points = np.array(labels[fits].tolist(), dtype=f"<U{width}").view(np.uint32)
+        points = points.reshape(fits.size, width)
+        for part in np.array_split(group, max(1, group.size * width // _ONE_EDIT_CELLS)):
+            one = _within_one(
+                points[row_of[cl[part]]],
+                points[row_of[cr[part]]],
+                la[part] - lb[part],
+                transpositions,
+            )
+            out[part[one]] = 1.0
+    return out
+
+
+# Pair x character cells handled at once: bounds the temporary matrices to a few 100 MB.
+_ONE_EDIT_CELLS = 20_000_000
+
+
+def _within_one(
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    length_diff: IntArray,
+    transpositions: bool,
+) -> BoolArray:
+    """Rows of ``a`` and ``b`` (different strings, lengths differing by <= 1) one edit apart."""
+    width = a.shape[1]
+    one = np.zeros(a.shape[0], dtype=bool)
+    same = np.flatnonzero(length_diff == 0)
+    if same.size:
+        sa, sb = a[same], b[same]
+        differ = sa != sb
+        count = differ.sum(axis=1)
+        hit = count == 1
+        if transpositions and width > 1:
+            # two neighbouring positions holding each other's character
+            rows = np.arange(same.size)
+            first = np.argmax(differ, axis=1)
+            nxt = np.minimum(first + 1, width - 1)
+            hit |= (
+                (count == 2)
+                & differ[rows, nxt]
+                & (sa[rows, first] == sb[rows, nxt])
+                & (sa[rows, nxt] == sb[rows, first])
+            )
+        one[same] = hit
+    other = np.flatnonzero(length_diff != 0)
+    if other.size:
+        # one insertion: the shorter string's prefix matches the longer one up to the first
+        # mismatch, and its suffix matches the longer one shifted by one from there on
+        a_longer = (length_diff[other] > 0)[:, None]
+        oa, ob = a[other], b[other]
+        short = np.where(a_longer, ob, oa)[:, : width - 1]
+        long = np.where(a_longer, oa, ob)
+        prefix = short == long[:, : width - 1]
+        shifted = short == long[:, 1:]
+        first_miss = np.where(prefix.all(axis=1), width - 1, np.argmin(prefix, axis=1))
+        last_miss = np.where(
+            shifted.all(axis=1), -1, width - 2 - np.argmin(shifted[:, ::-1], axis=1)
+        )
+        one[other] = last_miss < first_miss
+    return one
 
 
 def _array_overlap(cache: ColumnCache, column: str, left: IntArray, right: IntArray) -> IntArray:
@@ -258,13 +369,14 @@ def level_mask(
     memo: dict[tuple[str, str], FloatArray] | None = None,
     at: IntArray | None = None,
     lowest: dict[tuple[str, str], float] | None = None,
+    highest: dict[tuple[str, str], float] | None = None,
 ) -> BoolArray:
     """Whether each pair (row positions ``left``/``right``) satisfies ``level``.
 
     ``memo``/``at`` let fuzzy levels of one comparison reuse scores already computed for
     a superset of the pairs (``at`` = positions of these pairs within that superset).
     """
-    return np.asarray(_level_mask(cache, level, left, right, memo, at, lowest), dtype=bool)
+    return np.asarray(_level_mask(cache, level, left, right, memo, at, lowest, highest), dtype=bool)
 
 
 def _level_mask(
@@ -275,6 +387,7 @@ def _level_mask(
     memo: dict[tuple[str, str], FloatArray] | None,
     at: IntArray | None,
     lowest: dict[tuple[str, str], float] | None = None,
+    highest: dict[tuple[str, str], float] | None = None,
 ) -> Any:
     kind = level.kind
     if kind == "else":
@@ -319,8 +432,10 @@ def _level_mask(
                     cache, level.column, _SIMILARITY[kind], left, right, cutoff=cutoff
                 )
             else:
+                # up to the highest band of this scorer the distance must be exact
+                top = threshold if highest is None else highest.get(key, threshold)
                 scores = _pair_scores(
-                    cache, level.column, _DISTANCE[kind], left, right, cutoff=threshold + 1
+                    cache, level.column, _DISTANCE[kind], left, right, cutoff=top + 1
                 )
             if memo is not None and at is not None:
                 full = np.full(int(at.max()) + 1 if at.size else 0, np.nan)
@@ -362,10 +477,14 @@ def compare_one(
     memo: dict[tuple[str, str], FloatArray] = {}
     first_fuzzy_at: dict[tuple[str, str], IntArray] = {}
     lowest: dict[tuple[str, str], float] = {}
+    highest: dict[tuple[str, str], float] = {}
     for level in comparison.levels:
         if level.kind in _SIMILARITY and level.threshold is not None:
             key = (level.kind, level.column)
             lowest[key] = min(lowest.get(key, 1.0), float(level.threshold))
+        if level.kind in _DISTANCE:
+            key = (level.kind, level.column)
+            highest[key] = max(highest.get(key, 0.0), float(level.threshold or 0.0))
     for k, level in enumerate(comparison.levels[:-1]):
         if todo.size == 0:
             break
@@ -376,7 +495,7 @@ def compare_one(
         else:
             at = np.arange(todo.size, dtype=np.int64)
             first_fuzzy_at[key] = todo
-        hit = level_mask(cache, level, left[todo], right[todo], memo, at, lowest)
+        hit = level_mask(cache, level, left[todo], right[todo], memo, at, lowest, highest)
         for col in level.also_exact:
             codes = cache.strings(col).codes
             li, ri = left[todo], right[todo]
