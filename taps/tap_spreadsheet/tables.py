@@ -3,6 +3,7 @@ sheets that header detection, type inference and row reading work on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +33,23 @@ class RawTable:
     delimiter: str | None = None
     encoding: str | None = None
     has_undecodable: bool = False
-    # False when no cell can have surrounding whitespace, so trimming can be skipped.
-    may_need_trim: bool = True
+    # Whether some cell may have surrounding whitespace (see may_need_trim); None: assume so.
+    trim_check: Callable[[], bool] | None = None
     merged_ranges: list[MergedRange] = field(default_factory=list)
     # Text files without a quote character (most exports) can be split on line breaks and
     # delimiters with str methods, many rows at a time: this yields ``(first_row, lines)``
     # with the line breaks removed. None when quoting or a bare carriage return rules that
     # out; ``rows`` is then the only way.
     line_chunks: Callable[[], Iterator[tuple[int, list[str]]]] | None = None
+
+    @functools.cached_property
+    def may_need_trim(self) -> bool:
+        """False when no cell can have surrounding whitespace, so trimming can be skipped.
+
+        The check scans the whole text: it runs when rows are read, not during discovery,
+        which only samples the first rows.
+        """
+        return True if self.trim_check is None else self.trim_check()
 
 
 def extension_of(path: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -128,7 +129,7 @@ def _read_text_table(
         delimiter=chosen,
         encoding=decoded.encoding,
         has_undecodable=decoded.has_undecodable,
-        may_need_trim=_may_need_trim(text, chosen, quotechar),
+        trim_check=functools.partial(_may_need_trim, text, chosen, quotechar),
         line_chunks=_line_chunker(text, quotechar),
     )
 
