@@ -9,6 +9,7 @@ rapidfuzz ``process.cpdist`` over the *distinct* value pairs only, and array lev
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,27 @@ class _Arrays:
     labels: npt.NDArray[np.object_]
 
 
+def _missing_scalar(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _explode(column: pd.Series[Any]) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """(row, value) for every value of a multi-valued column; rows without values left out.
+
+    A normalized frame holds a tuple in every cell: then lengths and one flat chain are
+    enough. Anything else (lists, scalars, NaN) goes through ``Series.explode``.
+    """
+    cells = column.to_numpy(dtype=object)
+    if all(type(v) is tuple for v in cells):
+        lengths = np.fromiter(map(len, cells), dtype=np.int64, count=cells.size)
+        rows = np.repeat(np.arange(cells.size, dtype=np.int64), lengths)
+        total = int(lengths.sum())
+        flat = np.fromiter(itertools.chain.from_iterable(cells), dtype=object, count=total)
+        return rows, flat
+    exploded = column.reset_index(drop=True).explode()  # empty tuples become NaN
+    return exploded.index.to_numpy(dtype=np.int64), exploded.to_numpy(dtype=object)
+
+
 def _text_codes(
     values: npt.NDArray[np.object_], prefix: int | None
 ) -> tuple[IntArray, npt.NDArray[np.object_]]:
@@ -62,9 +84,13 @@ def _text_codes(
     like ``pd.factorize`` of the stripped column would.
     """
     raw_codes, uniques = pd.factorize(values)
-    texts = [str(u).strip() for u in uniques]
+    originals = uniques.tolist()
+    texts = [u.strip() if type(u) is str else str(u).strip() for u in originals]
     if prefix is not None:
         texts = [t[:prefix] for t in texts]
+    if texts == originals and "" not in texts:
+        # already clean (a normalized frame): the first factorization is the answer
+        return np.asarray(raw_codes, dtype=np.int64), np.asarray(uniques, dtype=object)
     label_codes, labels = pd.factorize(np.array([t or None for t in texts], dtype=object))
     # raw code -1 (missing) picks the appended -1
     remap = np.append(np.asarray(label_codes, dtype=np.int64), -1)
@@ -96,10 +122,9 @@ class ColumnCache:
             if s.dtype != object:
                 self._is_array[column] = False
             else:
-                nonnull = s.dropna()
-                self._is_array[column] = not nonnull.empty and isinstance(
-                    nonnull.iloc[0], tuple | list
-                )
+                # the first present value decides; stop there instead of scanning the column
+                first = next((v for v in s.to_numpy() if not _missing_scalar(v)), None)
+                self._is_array[column] = isinstance(first, tuple | list)
         return self._is_array[column]
 
     def strings(self, column: str, prefix: int | None = None) -> _Strings:
@@ -120,9 +145,8 @@ class ColumnCache:
         """Multi-valued column as CSR of value codes, one code per distinct value per row."""
         if column not in self._arrays:
             n = len(self.frame)
-            exploded = self.frame[column].explode()  # empty tuples become NaN
-            rows = exploded.index.to_numpy(dtype=np.int64)
-            all_codes, uniques = _text_codes(exploded.to_numpy(dtype=object), None)
+            rows, flat = _explode(self.frame[column])
+            all_codes, uniques = _text_codes(flat, None)
             keep = all_codes >= 0
             codes = all_codes[keep]
             n_values = np.int64(max(1, len(uniques)))
