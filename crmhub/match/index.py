@@ -14,7 +14,6 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -24,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
-import crmhub_dedupe
+import crmhub
 from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchTerm
 from crmhub.store.models import SourceRecord, State, Xref
 from crmhub.store.types import utcnow
@@ -49,29 +48,16 @@ IntArray = npt.NDArray[np.int64]
 # --- fingerprint: when the stored forms and keys are still the engine's -------------------
 
 
-def _code_digest() -> str:
-    """Digest of the engine code and reference data the stored forms and keys depend on."""
-    root = Path(crmhub_dedupe.__file__).parent
-    h = hashlib.blake2b(digest_size=16)
-    files = sorted(
-        [
-            *root.glob("normalize/*.py"),
-            *root.glob("reference/*.csv"),
-            root / "comparison.py",
-            root / "blocking.py",
-        ]
-    )
-    for path in files:
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 def fingerprint(settings: MatchSettings) -> str:
-    """What the index depends on: settings, normalization code and reference data, format."""
+    """What the index depends on: the engine's settings, the crmhub release, the format.
+
+    A new release may normalize differently, so upgrading rebuilds the index at the next
+    match. Within a release (a development checkout) nothing tells an edit of the
+    normalization apart from a refactoring; ``crmhub match --full`` rebuilds it by hand.
+    """
     h = hashlib.blake2b(digest_size=16)
     h.update(orjson.dumps(settings.to_dict(), option=orjson.OPT_SORT_KEYS, default=str))
-    h.update(_code_digest().encode())
+    h.update(crmhub.__version__.encode())
     h.update(str(INDEX_FORMAT).encode())
     return h.hexdigest()
 
@@ -249,14 +235,20 @@ def drop_records(session: Session, record_ids: Sequence[int]) -> None:
 
 
 def write_records(
-    session: Session, frame: pd.DataFrame, info: IndexInfo, settings: MatchSettings, run_id: int
+    session: Session,
+    frame: pd.DataFrame,
+    info: IndexInfo,
+    settings: MatchSettings,
+    run_id: int,
+    keys: pd.DataFrame | None = None,
 ) -> None:
-    """Store the forms and blocking keys of every row of ``frame`` (replacing old ones)."""
+    """Store the forms and blocking keys of every row of ``frame`` (replacing old ones);
+    ``keys``: the frame's :func:`blocking_keys` when the caller has them already."""
     if frame.empty:
         return
     ids = [int(r) for r in frame["record_id"].tolist()]
     drop_records(session, ids)
-    _insert(session, frame, ids, info, settings, run_id)
+    _insert(session, frame, ids, info, settings, run_id, keys)
 
 
 def _insert(
@@ -266,6 +258,7 @@ def _insert(
     info: IndexInfo,
     settings: MatchSettings,
     run_id: int,
+    keys: pd.DataFrame | None = None,
 ) -> None:
     forms = _forms(frame, info)
     rows = [
@@ -273,8 +266,9 @@ def _insert(
         for i, f in zip(ids, forms, strict=True)
     ]
     for chunk in _chunks(rows, 5000):
-        session.execute(insert(MatchForm), list(chunk))
-    keys = blocking_keys(frame, settings)
+        session.execute(insert(cast(Table, MatchForm.__table__)), list(chunk))
+    if keys is None:
+        keys = blocking_keys(frame, settings)
     id_of = np.asarray(ids, dtype=np.int64)
     key_rows = [
         {"rule": int(rule), "key": key, "source_record_id": int(rid)}
@@ -286,7 +280,7 @@ def _insert(
         )
     ]
     for chunk in _chunks(key_rows, 10000):
-        session.execute(insert(MatchKey), list(chunk))
+        session.execute(insert(cast(Table, MatchKey.__table__)), list(chunk))
 
 
 def change_terms(

@@ -105,6 +105,7 @@ def neighbourhood(
     decided: Sequence[tuple[str, str, bool]],
     settings: MatchSettings,
     info: index.IndexInfo,
+    keys: pd.DataFrame,
 ) -> tuple[pd.DataFrame, list[int]]:
     """The master records a run must see: candidates' masters with all their live members.
 
@@ -113,7 +114,6 @@ def neighbourhood(
     them).
     """
     change_ids = {int(r) for r in changes["record_id"].tolist()}
-    keys = index.blocking_keys(changes, settings)
     candidates = index.candidate_ids(s, keys, settings, change_ids | gone)
     decided_ids = {int(x) for a, b, _ in decided for x in (a, b)}
     master_of = index.masters_of(s, candidates | change_ids | decided_ids)
@@ -169,7 +169,8 @@ def match_changes(
     Returns the engine's decisions, the frame they refer to (for review explanations), the
     matcher, and the golden records of the masters involved.
     """
-    base, missing = neighbourhood(s, changes, gone, decided, settings, info)
+    keys = index.blocking_keys(changes, settings)
+    base, missing = neighbourhood(s, changes, gone, decided, settings, info, keys)
     change_ids = [int(r) for r in changes["record_id"].tolist()]
     # Term counts: the changed and departed records' old values out, the new values in.
     old = index.stored_forms(s, [*change_ids, *gone])
@@ -207,7 +208,7 @@ def match_changes(
         new_master_id=new_master_id,
     )
     index.drop_records(s, sorted(gone))
-    index.write_records(s, changes, info, settings, run_id)
+    index.write_records(s, changes, info, settings, run_id, keys)
     if missing:
         index.write_records(s, fresh.reset_index(drop=True), info, settings, run_id)
     index.keep_current(s, info, run_id)

@@ -12,8 +12,8 @@ new records. So the match stage keeps, per customer source record it has matched
   so that scores over a few candidates weigh a common surname as the whole master would.
 
 The index is a derived copy: the match stage rewrites it in the transaction that writes the
-xref, and rebuilds it from the source records when the engine's settings or normalization
-changed (its fingerprint is kept in ``state``) or with ``crmhub match --full``.
+xref, and rebuilds it from the source records when the engine's settings or the crmhub
+release changed (its fingerprint is kept in ``state``) or with ``crmhub match --full``.
 """
 
 from __future__ import annotations
