@@ -225,13 +225,16 @@ class RowReader:
     def _text_records(self) -> Iterator[list[dict[str, Any]]]:
         table = self.table
         trim = self.options.trim and table.may_need_trim
-        if (
-            table.line_chunks is None
-            or trim
+        line_chunks = None
+        if not (
+            trim
             or table.has_undecodable
             or self.unknown
             or len(set(self._all_names)) != len(self._all_names)
+            or table.line_chunks is None
         ):
+            line_chunks = table.line_chunks()
+        if line_chunks is None:
             yield from self._text_rows(table.rows())
             return
         # Rows are lines: a chunk of lines that all have the header's width and none blank
@@ -240,7 +243,7 @@ class RowReader:
         separators = self.width - 1
         blank = delimiter * separators
         header_row = self.layout.header_row_number
-        for first_row, lines in table.line_chunks():
+        for first_row, lines in line_chunks:
             if first_row <= header_row:
                 skip = header_row + 1 - first_row
                 lines, first_row = lines[skip:], first_row + skip

@@ -37,10 +37,10 @@ class RawTable:
     trim_check: Callable[[], bool] | None = None
     merged_ranges: list[MergedRange] = field(default_factory=list)
     # Text files without a quote character (most exports) can be split on line breaks and
-    # delimiters with str methods, many rows at a time: this yields ``(first_row, lines)``
-    # with the line breaks removed. None when quoting or a bare carriage return rules that
-    # out; ``rows`` is then the only way.
-    line_chunks: Callable[[], Iterator[tuple[int, list[str]]]] | None = None
+    # delimiters with str methods, many rows at a time: this returns an iterator of
+    # ``(first_row, lines)`` with the line breaks removed, or None when quoting or a bare
+    # carriage return rules that out; ``rows`` is then the only way.
+    line_chunks: Callable[[], Iterator[tuple[int, list[str]]] | None] | None = None
 
     @functools.cached_property
     def may_need_trim(self) -> bool:

@@ -99,7 +99,7 @@ def _read_text_table(
         ) from exc
     except OSError as exc:
         raise SpreadsheetFileError(path, f"cannot open the file: {exc.strerror}") from exc
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): a copy of the whole file)
         raise SpreadsheetFileError(path, "the file is empty", hint="export it again")
     decoded = decode_bytes(data, encoding)
     text = decoded.text
@@ -151,21 +151,25 @@ def _lines(text: str) -> Iterator[str]:
 
 def _line_chunker(
     text: str, quotechar: str
-) -> Callable[[], Iterator[tuple[int, list[str]]]] | None:
+) -> Callable[[], Iterator[tuple[int, list[str]]] | None]:
     """Lines in chunks, when splitting on line breaks finds exactly the rows csv.reader does.
 
     Without a quote character no cell can hold a line break or a delimiter, so each line is
     one row and its cells are the pieces between delimiters (an empty line is csv.reader's
     empty row). csv.reader also ends a row at a lone carriage return; a file with one keeps
-    the csv.reader path.
+    the csv.reader path (None). The checks scan the whole text, so they run when a sync
+    reads the rows, not during discovery.
     """
-    if quotechar in text:
-        return None
-    crlf = "\r" in text
-    if crlf and text.count("\r") != text.count("\r\n"):
-        return None
 
-    def line_chunks() -> Iterator[tuple[int, list[str]]]:
+    def line_chunks() -> Iterator[tuple[int, list[str]]] | None:
+        if quotechar in text:
+            return None
+        crlf = "\r" in text
+        if crlf and text.count("\r") != text.count("\r\n"):
+            return None
+        return _chunks(crlf)
+
+    def _chunks(crlf: bool) -> Iterator[tuple[int, list[str]]]:
         size, start, row = len(text), 0, 1
         while start < size:
             end = text.find("\n", start + _LINE_CHUNK_CHARS)
@@ -190,6 +194,14 @@ _RARE_WHITESPACE = (
 )
 
 
+def _last_character(text: str) -> str:
+    """The last character before the trailing line breaks ("" if none), without a copy."""
+    end = len(text)
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    return text[end - 1] if end else ""
+
+
 def _may_need_trim(text: str, delimiter: str, quotechar: str) -> bool:
     """Whether some cell may start or end with whitespace (one scan of the whole text).
 
@@ -199,7 +211,7 @@ def _may_need_trim(text: str, delimiter: str, quotechar: str) -> bool:
     cannot, and the per-cell strip (a third of the time on a clean file) is skipped. (A
     quoted cell that starts or ends with a line break is the one case left unstripped.)
     """
-    if not text or text[0] in " \t" or text.rstrip("\r\n")[-1:] in (" ", "\t"):
+    if not text or text[0] in " \t" or _last_character(text) in (" ", "\t"):
         return True
     if not text.isascii() and any(ch in text for ch in _RARE_WHITESPACE):
         return True

@@ -80,7 +80,7 @@ def test_columnar_reading_matches_row_by_row(
     text = newline.join(big_messy_lines()) + (newline if final_newline else "")
     path.write_bytes(text.encode("utf-8"))
     table = text_files.read_text_table(str(path), encoding=None, delimiter=None, quotechar='"')
-    assert table.line_chunks is not None
+    assert table.line_chunks is not None and table.line_chunks() is not None
     assert not table.may_need_trim  # else the rows are stripped one by one
     text_files._DECODED.clear()
     spec: dict[str, Any] = {"path": str(path)}
@@ -121,7 +121,7 @@ def test_files_that_need_csv_reader_keep_it(
     path = tmp_path / "k.csv"
     path.write_bytes(text.encode("utf-8"))
     table = text_files.read_text_table(str(path), encoding=None, delimiter=";", quotechar='"')
-    assert table.line_chunks is None
+    assert table.line_chunks is not None and table.line_chunks() is None
     text_files._DECODED.clear()
     columnar, by_row = both_paths(monkeypatch, {"files": [{"path": str(path)}]})
     assert messages_without_time(columnar) == messages_without_time(by_row)
