@@ -104,16 +104,27 @@ def publish(root: Path, target: str) -> tuple[dict[str, object], float, float, f
     return outcome, wall, children, hub
 
 
-def _process(command: list[str], stdin: Path, stdout: Path, cwd: Path) -> tuple[float, float]:
-    """Run a plugin process from file to file: wall s and CPU s."""
+def _process(command: list[str], stdin: Path, stdout: Path, cwd: Path) -> tuple[float, float, int]:
+    """Run a plugin process from file to file: wall s, CPU s and peak memory (MiB).
+
+    The peak comes from /usr/bin/time: a child's own ru_maxrss would count the copy of this
+    (large) process it was forked from.
+    """
     before = _cpu(resource.getrusage(resource.RUSAGE_CHILDREN))
     started = time.perf_counter()
+    peak_file = cwd / "peak.txt"
     with stdin.open("rb") as src, stdout.open("wb") as dst:
         subprocess.run(
-            command, stdin=src, stdout=dst, stderr=subprocess.DEVNULL, cwd=cwd, check=True
+            ["/usr/bin/time", "-o", str(peak_file), "-f", "%M", *command],
+            stdin=src,
+            stdout=dst,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            check=True,
         )
     wall = time.perf_counter() - started
-    return wall, _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - before
+    peak = int(peak_file.read_text().split()[-1]) // 1024
+    return wall, _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - before, peak
 
 
 def _script(name: str) -> str:
@@ -130,12 +141,12 @@ def pieces(root: Path, url: str, n: int, targets: dict[str, dict[str, object]]) 
     work.mkdir()
     (work / "tap.json").write_text(json.dumps({"master_url": url, "only_changed": False}))
     recorded = work / "messages.singer"
-    wall, cpu = _process(
+    wall, cpu, peak = _process(
         [_script("tap-crmhub"), "--config", "tap.json"], Path(os.devnull), recorded, work
     )
     print(
         f"  tap-crmhub alone: {n:,} records to a file in {wall:.1f} s, CPU {cpu:.1f} s = "
-        f"{n / cpu:,.0f} records per CPU-second (load {load()})"
+        f"{n / cpu:,.0f} records per CPU-second, peak {peak} MiB (load {load()})"
     )
     for name, target in targets.items():
         config = dict(target["config"])  # type: ignore[call-overload]
@@ -145,12 +156,12 @@ def pieces(root: Path, url: str, n: int, targets: dict[str, dict[str, object]]) 
         if "sqlalchemy_url" in config:
             config["sqlalchemy_url"] = f"sqlite:///{work / (name + '.db')}"
         (work / f"{name}.json").write_text(json.dumps(config))
-        wall, cpu = _process(
+        wall, cpu, peak = _process(
             [_script("target-crm"), "--config", f"{name}.json"], recorded, work / "state", work
         )
         print(
             f"  target-crm {name} alone, from the recorded file: {wall:.1f} s, CPU {cpu:.1f} s "
-            f"= {n / cpu:,.0f} records per CPU-second (load {load()})"
+            f"= {n / cpu:,.0f} records per CPU-second, peak {peak} MiB (load {load()})"
         )
     results = work / f"{next(iter(targets))}.jsonl"
     copy = work / "master.db"
@@ -218,9 +229,8 @@ def main_() -> None:
             )
             if again["sent"] != 0:
                 sys.exit(f"{profile}: the second publish sent {again['sent']} records")
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        print(f"peak memory: largest plugin process {peak} MiB, the hub {own} MiB")
+        print(f"peak memory of the hub (this process, master built in it): {own} MiB")
         if not args.no_pieces:
             print("each piece alone:")
             pieces(root, url, args.records, {p: targets[p] for p in args.profiles.split(",")})

@@ -259,44 +259,80 @@ def _convert_type(value: Any, kind: str, key: str, object_name: str, target: str
 _Builder = Callable[[Mapping[str, Any], str], dict[str, Any]]
 
 
-def _read_code(steps: tuple[Step, ...], n: int, names: dict[str, Any]) -> list[str]:
-    """Statements that leave the value of a path in ``v`` (None when a step is missing)."""
+def _read_code(
+    steps: tuple[Step, ...], n: int, names: dict[str, Any], shared: dict[tuple[str, int], str]
+) -> list[str]:
+    """Statements that leave the value of a path in ``v`` (None when a step is missing).
+
+    ``addresses[0]`` and the like are read once per record and kept in a local variable
+    (named in ``shared``) for every later field that starts with them.
+    """
     if len(steps) == 1:
         return [f"v = get({str(steps[0])!r})"]
     if len(steps) in (2, 3) and type(steps[1]) is int:
-        lines = [
-            f"v = get({str(steps[0])!r})",
-            f"v = v[{steps[1]}] if type(v) is list and len(v) > {steps[1]} else None",
-        ]
+        first, index = str(steps[0]), steps[1]
+        lines = []
+        item = shared.get((first, index))
+        if item is None:
+            item = shared[(first, index)] = f"item{len(shared)}"
+            lines += [
+                f"{item} = get({first!r})",
+                f"{item} = {item}[{index}] if type({item}) is list and len({item}) > {index} "
+                "else None",
+            ]
         if len(steps) == 3:
-            lines.append(f"v = v.get({str(steps[2])!r}) if type(v) is dict else None")
+            lines.append(f"v = {item}.get({str(steps[2])!r}) if type({item}) is dict else None")
+        else:
+            lines.append(f"v = {item}")
         return lines
     names[f"read{n}"] = _getter(steps)
     return [f"v = read{n}(record)"]
 
 
-def _field_code(spec: FieldSpec, n: int, names: dict[str, Any]) -> list[str]:
+def _keep_code(spec: FieldSpec, n: int, names: dict[str, Any]) -> str | None:
+    """A test that a value already is what the field's rules would make of it (then the
+    rules need not run), or None when there is no such shortcut."""
+    if spec.values is not None:
+        return None
+    fits = "" if spec.max_length is None else f" and len(v) <= {spec.max_length}"
+    if spec.type == "string" and spec.picklist is None:
+        return f"(type(v) is str and v{fits})"
+    if spec.type == "string":
+        names[f"pick{n}"] = spec.picklist
+        return f"(type(v) is str and v and v in pick{n}{fits})"
+    if spec.picklist is not None:
+        return None
+    if spec.type == "integer":
+        return "type(v) is int"
+    if spec.type == "boolean":
+        return "type(v) is bool"
+    return None
+
+
+def _field_code(
+    spec: FieldSpec, n: int, names: dict[str, Any], shared: dict[tuple[str, int], str]
+) -> list[str]:
     """Statements that leave the CRM value of one field in ``v``: the same rules as
     ``FieldSpec.compile``, written out so a record costs no call per plain field."""
     names[f"conv{n}"] = spec.convert
     optional = not spec.required and spec.default is None
     if spec.source is not None:
-        lines = _read_code(spec.source, n, names)
+        lines = _read_code(spec.source, n, names, shared)
     elif spec.template is not None:
         # "{a} {b}": each part read, missing parts empty, runs of spaces squeezed
         names[f"tpl{n}"] = spec.template
         lines, parts = [], []
         for j, (name, steps) in enumerate(spec.template_paths):
-            lines += _read_code(steps, n * 1000 + j, names)
+            lines += _read_code(steps, n * 1000 + j, names, shared)
             lines.append(f"p{j} = '' if v is None else v")
             parts.append(f"{name}=p{j}")
         lines.append(f"v = ' '.join(tpl{n}.format({', '.join(parts)}).split()) or None")
     else:
         names[f"fn{n}"] = spec.compile()
         return [f"v = fn{n}(record, key, obj)"]
-    if spec.type == "string" and spec.values is None and spec.picklist is None:
-        fits = "" if spec.max_length is None else f" and len(v) <= {spec.max_length}"
-        keep = f"(type(v) is str and v{fits})" + (" or v is None" if optional else "")
+    keep = _keep_code(spec, n, names)
+    if keep is not None:
+        keep += " or v is None" if optional else ""
         lines.append(f"if not ({keep}): v = conv{n}(v, key, obj)")
     elif spec.type == "raw" and spec.values is None and spec.picklist is None:
         # an empty list or object is no value: the field's rules decide (None, or an error)
@@ -317,8 +353,9 @@ def _compile_builder(om: ObjectMapping, keep_none: bool) -> _Builder:
     """
     names: dict[str, Any] = {"obj": om.object}
     body = ["out = {}", "get = record.get"]
+    shared: dict[tuple[str, int], str] = {}
     for n, spec in enumerate(om.fields):
-        body += _field_code(spec, n, names)
+        body += _field_code(spec, n, names, shared)
         put = f"out[{spec.target!r}] = v"
         body.append(put if keep_none else f"if v is not None: {put}")
     body.append("return out")

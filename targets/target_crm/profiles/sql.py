@@ -33,6 +33,18 @@ ARCHIVED = "crmhub_archived"
 MERGED_INTO = "crmhub_merged_into"
 
 
+def _rows(om: ObjectMapping, group: list[WorkItem]) -> list[dict[str, Any]]:
+    """Each item's row: its payload, its key, live (not archived, not merged)."""
+    rows = []
+    for it in group:
+        row = dict(it.payload)
+        row[om.external_id] = it.key
+        row[ARCHIVED] = False
+        row[MERGED_INTO] = None
+        rows.append(row)
+    return rows
+
+
 def _update_columns(table: sa.Table, om: ObjectMapping) -> list[str]:
     return [c.name for c in table.columns if c.name != om.external_id]
 
@@ -139,19 +151,25 @@ class SqlProfile(Profile):
             self._lite[table.name] = cached
         return cached
 
-    def _execute_upsert(
-        self, conn: sa.Connection, table: sa.Table, om: ObjectMapping, rows: list[dict[str, Any]]
+    def _sqlite_execute(
+        self, conn: sa.Connection, table: sa.Table, om: ObjectMapping, group: list[WorkItem]
     ) -> None:
-        """One executemany of the batch's upsert."""
-        if self.db.dialect.name != "sqlite":
-            conn.execute(self._insert(table, om, _update_columns(table, om)), rows)
-            return
+        """One executemany of the batch's upsert, each row a tuple in parameter order."""
         sql, order, json_at = self._sqlite_upsert(table, om)
+        at_key, at_archived, at_merged = (
+            order.index(om.external_id),
+            order.index(ARCHIVED),
+            order.index(MERGED_INTO),
+        )
+        dumps = orjson.dumps
         params = []
-        for row in rows:
-            values = list(map(row.get, order))
+        for it in group:
+            values = list(map(it.payload.get, order))
+            values[at_key] = it.key
+            values[at_archived] = False
+            values[at_merged] = None
             for i in json_at:
-                values[i] = orjson.dumps(values[i]).decode()
+                values[i] = dumps(values[i]).decode()
             params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
 
@@ -178,19 +196,16 @@ class SqlProfile(Profile):
             table = self.tables[obj]
             om = group[0].om
             existing = self.lookup(obj, om.external_id, [i.key for i in group])
-            rows = []
-            for it in group:
-                row = dict(it.payload)
-                row[om.external_id] = it.key
-                row[ARCHIVED] = False
-                row[MERGED_INTO] = None
-                rows.append(row)
-            upsert = self.db.dialect.name in ("sqlite", "postgresql", "mysql", "mariadb")
+            dialect = self.db.dialect.name
             try:
                 with self.db.begin() as conn:
-                    if upsert:
-                        self._execute_upsert(conn, table, om, rows)
+                    if dialect == "sqlite":
+                        self._sqlite_execute(conn, table, om, group)
+                    elif dialect in ("postgresql", "mysql", "mariadb"):
+                        stmt = self._insert(table, om, _update_columns(table, om))
+                        conn.execute(stmt, _rows(om, group))
                     else:  # any other database: update what exists, insert the rest
+                        rows = _rows(om, group)
                         key = table.c[om.external_id]
                         new = [r for r in rows if r[om.external_id] not in existing]
                         old = [r for r in rows if r[om.external_id] in existing]
