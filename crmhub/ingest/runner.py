@@ -60,10 +60,12 @@ ProgressFn = Callable[[str, int, float], None]
 _dumps = orjson.dumps
 _SORT = orjson.OPT_SORT_KEYS
 
-# Records handed to the writer thread before the writer moves to a child process. Starting a
-# process costs about half a second of CPU, so small ingests (tests, the demo) never pay for
-# it. CRMHUB_INGEST_PROCESS_AFTER overrides it: 0 = from the first batch, -1 = never.
-PROCESS_AFTER = 100_000
+# Records handed to the writer thread before a child process is started to take over the
+# writing (it takes over once it has started; the thread writes meanwhile). Starting one costs
+# about half a second of CPU, so small ingests (tests, the demo) never pay for it; a long
+# thread phase would leave the thread's memory (rows, page cache) behind in this process.
+# CRMHUB_INGEST_PROCESS_AFTER overrides it: 0 = from the first batch, -1 = never.
+PROCESS_AFTER = 20_000
 
 
 def _process_after() -> int:
@@ -342,10 +344,13 @@ class SourceIngest:
         line_number = 0
         loads = orjson.loads
         batch = self.batch_size
-        # Every record is a few fresh dicts and lists and none forms a cycle; the collector
-        # would otherwise walk the buffered batches over and over.
+        # Every record is a few fresh dicts and lists and none forms a cycle; left on, the
+        # collector would walk the buffered batches over and over. It runs once per batch
+        # instead (flush), over what was created since the start only (freeze), to free the
+        # cycles a database session leaves behind.
         collecting = gc.isenabled()
         gc.disable()
+        gc.freeze()
         try:
             for line_number, line in enumerate(lines, 1):
                 try:
@@ -401,6 +406,7 @@ class SourceIngest:
             self.abandon()
             raise
         finally:
+            gc.unfreeze()
             if collecting:
                 gc.enable()
         return self.summary
@@ -476,6 +482,8 @@ class SourceIngest:
         self.last_flush = time.monotonic()
         self._choose_writer()
         self.writer.submit(item)
+        if not gc.isenabled():
+            gc.collect()
 
     def _choose_writer(self) -> None:
         """Move the writing to a child process once the ingest proves big (see writer.py)."""
