@@ -219,12 +219,19 @@ class RowConverter:
             for name, convert in self.converters
         ]
         self._columns += [(index[name], _text_column(codec)) for name, codec in self.text_codecs]
-        fields = [f"f{i}" for i in range(len(self.names) + 1)]
-        self._struct = msgspec.defstruct(
-            "SQLRecord",
-            [(f, Any) for f in fields],
-            rename=dict(zip(fields, [*self.names, ROW_ERROR_PROPERTY], strict=True)),
-            gc=False,  # JSON-ready scalars only: nothing for the cycle collector to find
+        keys = [*self.names, ROW_ERROR_PROPERTY]
+        fields = [f"f{i}" for i in range(len(keys))]
+        # A source column named like the row-error property would be one key of a dict
+        # but two of a struct: such a stream keeps the dicts.
+        self._struct: type[msgspec.Struct] | None = (
+            msgspec.defstruct(
+                "SQLRecord",
+                [(f, Any) for f in fields],
+                rename=dict(zip(fields, keys, strict=True)),
+                gc=False,  # JSON-ready scalars only: nothing for the cycle collector to find
+            )
+            if len(set(keys)) == len(keys)
+            else None
         )
 
     def _compile(self) -> Callable[[Sequence[Any]], dict[str, Any]]:
@@ -283,6 +290,8 @@ class RowConverter:
         count = len(rows)
         if not count:
             return []
+        if self._struct is None:
+            return [self._fast(row) for row in rows]
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         try:
             for index, convert in self._columns:
