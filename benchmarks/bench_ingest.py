@@ -105,6 +105,60 @@ addresses:
 """
 
 
+def _watch(proc: subprocess.Popen[str]) -> dict[str, tuple[float, float]]:
+    """CPU seconds and largest RSS per process of the run (hub, writer, tap), from /proc.
+
+    Sampled every 0.2 s until the hub exits: the last sample of each process misses at
+    most its final 0.2 s. On a busy machine wall time says little; per-process CPU shows
+    which process bounds the throughput once both cores are free.
+    """
+    seen: dict[int, tuple[str, float, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    page = os.sysconf("SC_PAGE_SIZE")
+    while proc.poll() is None:
+        for pid in _descendants(proc.pid):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"writer_process" in cmdline:
+                role = "writer process"
+            elif b"replay_tap" in cmdline:
+                role = "tap"
+            elif pid == proc.pid:
+                role = "hub (reads, maps)"
+            else:
+                continue
+            cpu = (int(stat[11]) + int(stat[12])) / tick
+            rss = int(stat[21]) * page / 2**20
+            old = seen.get(pid, (role, 0.0, 0.0))
+            seen[pid] = (role, cpu, max(rss, old[2]))
+        time.sleep(0.2)
+    roles: dict[str, tuple[float, float]] = {}
+    for role, cpu, rss in seen.values():
+        total, peak = roles.get(role, (0.0, 0.0))
+        roles[role] = (total + cpu, max(peak, rss))
+    return roles
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -131,10 +185,16 @@ def main() -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    done = subprocess.run(
-        [crmhub, "-p", str(project), "ingest", "--json"], capture_output=True, text=True
+    proc = subprocess.Popen(
+        [crmhub, "-p", str(project), "ingest", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    roles = _watch(proc)
+    out, err = proc.communicate()
     elapsed = time.perf_counter() - started
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     if done.returncode != 0:
         print(done.stderr)
         sys.exit(done.returncode)
@@ -157,6 +217,11 @@ def main() -> None:
         f"({summary['records'] / cpu:,.0f} records per CPU-second)"
     )
     print(f"peak RSS of the largest child process: {peak_mib:,.0f} MiB")
+    for role, (seconds, rss) in sorted(roles.items()):
+        print(
+            f"  {role}: {seconds:.2f} s CPU = {seconds / summary['records'] * 1e6:.1f} µs per record; "
+            f"largest RSS seen {rss:,.0f} MiB"
+        )
     if args.no_baseline:
         return
     # The same machine's speed for the bare minimum (parse every line once), for scale.

@@ -60,11 +60,11 @@ ProgressFn = Callable[[str, int, float], None]
 _dumps = orjson.dumps
 _SORT = orjson.OPT_SORT_KEYS
 
-# Records handed to the writer thread before a child process is started to take over the
-# writing (it takes over once it has started; the thread writes meanwhile). Starting one costs
-# about half a second of CPU, so small ingests (tests, the demo) never pay for it; a long
-# thread phase would leave the thread's memory (rows, page cache) behind in this process.
-# CRMHUB_INGEST_PROCESS_AFTER overrides it: 0 = from the first batch, -1 = never.
+# Records after which the writing moves from a thread to a child process (from the first
+# full batch with the default batch size). Starting one costs about half a second of CPU, so
+# small ingests (tests, the demo) never pay for it; a thread that wrote a few big batches
+# first would leave its memory (rows, SQLite page cache) behind in this process.
+# CRMHUB_INGEST_PROCESS_AFTER overrides it: 0 = always, -1 = never.
 PROCESS_AFTER = 20_000
 
 
@@ -256,7 +256,6 @@ class SourceIngest:
         self.writer: BatchWriter | ProcessWriter = BatchWriter(self._write)
         self.submitted = 0
         self.process_after = _process_after() if _shareable(master) else -1
-        self._next_writer: ProcessWriter | None = None
 
     # --- tap process ------------------------------------------------------------------
 
@@ -489,28 +488,18 @@ class SourceIngest:
         """Move the writing to a child process once the ingest proves big (see writer.py)."""
         if self.process_after < 0 or isinstance(self.writer, ProcessWriter):
             return
-        if self._next_writer is None and self.submitted >= self.process_after:
-            self._next_writer = ProcessWriter(self.master, self.name, self.run_id, self._commit)
-        if self._next_writer is not None and (self.process_after == 0 or self._next_writer.ready()):
+        if self.submitted >= self.process_after:
             # Everything the thread was given is committed before the process writes more.
             self.writer.close()
-            self.writer, self._next_writer = self._next_writer, None
+            self.writer = ProcessWriter(self.master, self.name, self.run_id, self._commit)
 
     def finish(self) -> None:
         """Wait until everything handed to the writer is committed (or raise its error)."""
-        try:
-            self.writer.close()
-        finally:
-            if self._next_writer is not None:
-                self._next_writer.abandon()
-                self._next_writer = None
+        self.writer.close()
 
     def abandon(self) -> None:
         """Stop writing after what was handed over (the reader failed); errors are dropped."""
         self.writer.abandon()
-        if self._next_writer is not None:
-            self._next_writer.abandon()
-            self._next_writer = None
 
     def _write(self, item: WorkItem) -> None:
         self._commit(write_item(self.master, self.name, self.run_id, item))

@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from select import select as poll_readable
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -228,14 +227,6 @@ class ProcessWriter:
                 "run_id": run_id,
             }
         )
-
-    def ready(self) -> bool:
-        """True once the child has started and opened the master (never blocks)."""
-        if not self._ready:
-            readable, _, _ = poll_readable([self._from_child], [], [], 0)
-            if readable:
-                self._receive()
-        return self._ready
 
     def submit(self, item: WorkItem) -> None:
         """Send an item (blocks while ``depth`` are unanswered); raise the child's error."""
