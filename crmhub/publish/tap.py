@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
@@ -118,6 +118,16 @@ class MasterStream(Stream):
             )
         return self._plain
 
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Mapping[str, Any] | None = None,
+        partition_context: Mapping[str, Any] | None = None,
+    ) -> None:
+        # without child streams or partitions singer-sdk's step only copied each record
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
+
     def _write_record_message(self, record: dict[str, Any]) -> None:
         if not self._plain_records():
             super()._write_record_message(record)
@@ -153,13 +163,16 @@ class MasterStream(Stream):
         with master.session() as s:
             ledger = load_ledger(s, target, self.name) if target else {}
             # the ledger lives as long as the stream: frozen, the collector's full passes
-            # stop rescanning it (they were most of a publish with nothing to send)
-            gc.collect()
-            gc.freeze()
+            # stop rescanning it (they were most of a publish with nothing to send); what
+            # is frozen becomes collectable again when the stream ends
+            frozen = bool(ledger)
+            if frozen:
+                gc.freeze()
             try:
                 yield from self._changed(s, ledger, only_changed=only_changed and bool(target))
             finally:
-                gc.unfreeze()
+                if frozen:
+                    gc.unfreeze()
         self.logger.info(
             "%s: %d records to send, %d unchanged since target %r last accepted them",
             self.name,
