@@ -230,8 +230,16 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
 def drop_records(session: Session, record_ids: Sequence[int]) -> None:
     """Take records out of the index (forms and keys; term counts are the caller's)."""
     for chunk in _chunks(list(record_ids)):
-        session.execute(delete(MatchKey).where(MatchKey.source_record_id.in_(chunk)))
-        session.execute(delete(MatchForm).where(MatchForm.source_record_id.in_(chunk)))
+        session.execute(
+            delete(MatchKey)
+            .where(MatchKey.source_record_id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(MatchForm)
+            .where(MatchForm.source_record_id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def write_records(
@@ -494,21 +502,29 @@ def masters_of(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
 def live_members(session: Session, master_ids: Iterable[str]) -> dict[int, str]:
     """Live (ok, not deleted) customer records of the given masters -> master id."""
     ids = sorted(set(master_ids))
-    out: dict[int, str] = {}
+    found: dict[int, str] = {}
+    # Two indexed steps (xref by master id, then records by primary key) rather than a
+    # join the planner might drive from a scan of source_record.
     for chunk in _chunks(ids, 900):
-        out.update(
+        found.update(
             session.execute(
-                select(Xref.source_record_id, Xref.master_id)
-                .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
-                .where(
-                    Xref.master_id.in_(chunk),
+                select(Xref.source_record_id, Xref.master_id).where(Xref.master_id.in_(chunk))
+            ).all()
+        )
+    records = sorted(found)
+    live: set[int] = set()
+    for chunk in _chunks(records, 900):
+        live.update(
+            session.scalars(
+                select(SourceRecord.id).where(
+                    SourceRecord.id.in_(chunk),
                     SourceRecord.entity == "customer",
                     SourceRecord.status == "ok",
                     SourceRecord.deleted.is_(False),
                 )
-            ).all()
+            )
         )
-    return out
+    return {r: found[r] for r in records if r in live}
 
 
 # --- scoring with the master's term counts -----------------------------------------------------

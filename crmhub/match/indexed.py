@@ -37,15 +37,21 @@ class IndexOutdated(Exception):
 
 
 def live_count(s: Session) -> int:
-    """Live customer records (through the (deleted, entity) index, no table scan)."""
-    return int(
-        s.scalar(
-            select(func.count())
-            .select_from(SourceRecord)
-            .where(SourceRecord.deleted.is_(False), SourceRecord.entity == "customer")
+    """Customer records not deleted, counted on indexes only (no table scan)."""
+    known = s.scalar(
+        select(func.count())
+        .select_from(SourceRecord)
+        .where(
+            SourceRecord.match_state.in_(("pending", "matched")),
+            SourceRecord.entity == "customer",
         )
-        or 0
     )
+    deleted = s.scalar(
+        select(func.count())
+        .select_from(SourceRecord)
+        .where(SourceRecord.deleted.is_(True), SourceRecord.entity == "customer")
+    )
+    return int(known or 0) - int(deleted or 0)
 
 
 def deleted_in_master(s: Session) -> list[int]:
@@ -163,11 +169,11 @@ def match_changes(
     info: index.IndexInfo,
     run_id: int,
     new_master_id: Callable[[], str],
-) -> tuple[IncrementalResult, pd.DataFrame, index.IndexedMatcher, dict[str, GoldenRecord]]:
+) -> tuple[IncrementalResult, pd.DataFrame, index.IndexedMatcher]:
     """Match ``changes`` against their neighbourhood and bring the index up to date.
 
-    Returns the engine's decisions, the frame they refer to (for review explanations), the
-    matcher, and the golden records of the masters involved.
+    Returns the engine's decisions, the frame they refer to (for review explanations) and
+    the matcher.
     """
     keys = index.blocking_keys(changes, settings)
     base, missing = neighbourhood(s, changes, gone, decided, settings, info, keys)
@@ -184,14 +190,17 @@ def match_changes(
     terms = index.stored_terms(s, columns, values)
 
     master_ids = sorted(set(base["master_id"].tolist()))
-    goldens: dict[str, GoldenRecord] = {}
+    created: dict[str, str] = {}
     for start in range(0, len(master_ids), 900):
         chunk = master_ids[start : start + 900]
-        goldens.update(
-            (g.master_id, g)
-            for g in s.scalars(select(GoldenRecord).where(GoldenRecord.master_id.in_(chunk)))
+        created.update(
+            (mid, at.isoformat())
+            for mid, at in s.execute(
+                select(GoldenRecord.master_id, GoldenRecord.created_at).where(
+                    GoldenRecord.master_id.in_(chunk)
+                )
+            )
         )
-    created = {mid: g.created_at.isoformat() for mid, g in goldens.items()}
     for mid in master_ids:
         created.setdefault(mid, utcnow().isoformat())
 
@@ -213,7 +222,7 @@ def match_changes(
         index.write_records(s, fresh.reset_index(drop=True), info, settings, run_id)
     index.keep_current(s, info, run_id)
     frame = pd.concat([staying.drop(columns="master_id"), changes], ignore_index=True)
-    return result, frame, matcher, goldens
+    return result, frame, matcher
 
 
 def previous_match_start(s: Session, run_id: int) -> datetime | None:

@@ -65,6 +65,13 @@ class MatchTerm(Base):
 
 
 # Lookups the incremental match makes on existing tables: deleted records still in a golden
-# record, and a related record's customer by its source key.
-Index("ix_source_record_deleted", SourceRecord.deleted, SourceRecord.entity)
+# record, and a related record's customer by its source key. The first is partial (deleted
+# rows only): a full index on a flag that is almost always false lures SQLite's planner,
+# which has no statistics, into driving member queries ("not deleted") from it.
+Index(
+    "ix_source_record_deleted",
+    SourceRecord.entity,
+    sqlite_where=SourceRecord.deleted.is_(True),
+    postgresql_where=SourceRecord.deleted.is_(True),
+)
 Index("ix_source_record_source_key", SourceRecord.source, SourceRecord.source_key)

@@ -56,7 +56,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("column", "value", name=op.f("pk_match_term")),
     )
     with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.create_index("ix_source_record_deleted", ["deleted", "entity"], unique=False)
+        batch_op.create_index(
+            "ix_source_record_deleted",
+            ["entity"],
+            unique=False,
+            sqlite_where=sa.text("deleted IS 1"),
+            postgresql_where=sa.text("deleted IS true"),
+        )
         batch_op.create_index("ix_source_record_source_key", ["source", "source_key"], unique=False)
 
 
