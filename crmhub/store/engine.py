@@ -131,6 +131,11 @@ class Master:
 def _sqlite_pragmas(busy_timeout_s: float) -> Any:
     def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         cur = dbapi_conn.cursor()
+        # Applies only to a master not yet created (a no-op afterwards): 16 KiB pages hold
+        # ~16 source records each instead of ~4, so bulk ingest splits and writes fewer pages
+        # (writer CPU 13-14.5 -> 11.2-11.5 us per record in a micro-benchmark at load ~8).
+        # Must precede journal_mode, which writes the header of a new file.
+        cur.execute("PRAGMA page_size=16384")
         # WAL lets readers (the review app, `crmhub status`) work while a run writes.
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
