@@ -192,3 +192,28 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_process_writer_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    import sqlalchemy
+
+    lines = [schema(), *customers(250), state({"skip": 251}), *customers(50, 250)]
+    lines.append(record(id=None, first="NoKey", last="X", email="n@example.nl"))
+    project = Project(tmp_path)
+    project.master_url = postgres_url
+    project.configure(lines)
+    result = project.cli("ingest", "--json", env=ALWAYS)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)[0]
+    assert (summary["records"], summary["new"], summary["quarantined"]) == (301, 301, 1)
+    engine = sqlalchemy.create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            counts = conn.exec_driver_sql(
+                "SELECT count(*), count(DISTINCT source_key), count(canonical) FROM source_record"
+            ).one()
+            saved = conn.exec_driver_sql("SELECT value FROM state").scalar_one()
+    finally:
+        engine.dispose()
+    assert tuple(counts) == (301, 301, 300)
+    assert json.loads(saved) == {"skip": 251}
