@@ -301,8 +301,11 @@ def _one_edit_distance(
     row_of = np.full(labels.size, -1, dtype=np.int64)
     for width in np.unique(longest[candidate]).tolist():
         group = candidate[longest[candidate] == width]
-        # one row of code points per label of this length or one shorter, zero-padded
+        # one row of code points per label of this length or one shorter, zero-padded;
+        # only the labels these pairs use when they are few (random pairs for u)
         fits = np.flatnonzero((lengths == width) | (lengths == width - 1))
+        if 2 * group.size < fits.size:
+            fits = np.asarray(pd.unique(np.concatenate((cl[group], cr[group]))), dtype=np.int64)
         row_of[fits] = np.arange(fits.size)
         points = np.array(labels[fits].tolist(), dtype=f"<U{width}").view(np.uint32)
         points = points.reshape(fits.size, width)
