@@ -130,16 +130,8 @@ class XmlReader(SourceReader):
         number = 0
         stack: list[str] = []
         depth_of_record: int | None = None
-        context = etree.iterparse(
-            path,
-            events=("start", "end"),
-            remove_blank_text=True,
-            huge_tree=True,
-            resolve_entities=False,
-            no_network=True,
-        )
         try:
-            for event, element in context:
+            for event, element in _events(path):
                 if event == "start":
                     stack.append(element.tag)
                     if depth_of_record is None and self._matches(stack):
@@ -186,3 +178,36 @@ class XmlReader(SourceReader):
                     reason=f"field {name} (line {element.sourceline}): {exc}",
                 )
         return add_lineage(record, path, number, None, element.sourceline)
+
+
+# Small enough that the queued events of one chunk hold few elements at a time.
+_CHUNK = 16 * 1024
+
+
+def _events(path: str) -> Iterator[tuple[str, Any]]:
+    """Parse events of a file fed in chunks; the events before a syntax error come first.
+
+    ``etree.iterparse`` (lxml 6.2) drops the events of the chunk that holds the error, so
+    the records before a break would not be emitted; a pull parser keeps them.
+    """
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        remove_blank_text=True,
+        huge_tree=True,
+        resolve_entities=False,
+        no_network=True,
+    )
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            try:
+                parser.feed(chunk)
+            except etree.XMLSyntaxError:
+                yield from parser.read_events()
+                raise
+            yield from parser.read_events()
+    try:
+        parser.close()
+    except etree.XMLSyntaxError:
+        yield from parser.read_events()
+        raise
+    yield from parser.read_events()
