@@ -172,8 +172,8 @@ def match_changes(
 ) -> tuple[IncrementalResult, pd.DataFrame, index.IndexedMatcher]:
     """Match ``changes`` against their neighbourhood and bring the index up to date.
 
-    Returns the engine's decisions, the frame they refer to (for review explanations) and
-    the matcher.
+    Returns the engine's decisions, the rows of the review pairs (for their explanations)
+    and the matcher.
     """
     keys = index.blocking_keys(changes, settings)
     base, missing = neighbourhood(s, changes, gone, decided, settings, info, keys)
@@ -221,7 +221,12 @@ def match_changes(
     if missing:
         index.write_records(s, fresh.reset_index(drop=True), info, settings, run_id)
     index.keep_current(s, info, run_id)
+    # Explanations need only the records of the review pairs: over those few rows the column
+    # encodings are cheap, and the weights do not depend on the frame (term counts come from
+    # the index), so the lines equal those over the whole neighbourhood.
+    review_ids = set(result.review["left_id"].tolist()) | set(result.review["right_id"].tolist())
     frame = pd.concat([staying.drop(columns="master_id"), changes], ignore_index=True)
+    frame = frame[frame["record_id"].isin(review_ids)].reset_index(drop=True)
     return result, frame, matcher
 
 
