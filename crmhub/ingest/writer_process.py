@@ -10,7 +10,9 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import queue
 import sys
+import threading
 
 from crmhub.ingest.writer import portable, read_frame, write_frame, write_item
 from crmhub.store import Master
@@ -26,7 +28,9 @@ def main() -> None:
     def answer(kind: str, value: object) -> None:
         write_frame(answers, pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
 
-    # Items are lists of tuples of strings: no cycles for the collector to look for.
+    # Items are lists of strings: nothing for the collector to find while one is written.
+    # It runs after each item instead, over what is newer than the start-up (freeze), to
+    # free the cycles a database session leaves behind (they hold the batch's rows).
     gc.disable()
     frame = read_frame(requests)
     if not frame:
@@ -37,10 +41,25 @@ def main() -> None:
     except BaseException as exc:
         answer("error", portable(exc))
         return
+    gc.freeze()
+    # A thread takes each item off the pipe as soon as it is sent: the pipe holds only 64 KiB,
+    # so without it the parent would stay blocked in its send (not parsing the next batch)
+    # until this process had finished writing the previous item. The parent sends at most
+    # two items ahead, which bounds what waits here.
+    received: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def receive() -> None:
+        while True:
+            frame = read_frame(requests)
+            received.put(frame)
+            if not frame:
+                return
+
+    threading.Thread(target=receive, name="crmhub-writer-receive", daemon=True).start()
     try:
         answer("ready", None)
         while True:
-            frame = read_frame(requests)
+            frame = received.get()
             if not frame:
                 return  # stopped, or the parent is gone: what is committed is whole
             item = pickle.loads(frame)  # noqa: S301 - sent by our own parent process
@@ -49,6 +68,8 @@ def main() -> None:
             except BaseException as exc:
                 answer("error", portable(exc))
                 return
+            del item
+            gc.collect()
             answer("done", result)
     except BrokenPipeError:
         return  # the parent is gone
