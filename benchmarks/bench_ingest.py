@@ -4,7 +4,8 @@
 
 Writes a message file (12 fields per record) once under .bench/, then runs
 ``crmhub ingest`` on a fresh SQLite master with a trivial replay tap, and prints records/s
-end to end and the peak memory (RSS) of the crmhub process. ``--batch`` sends the same
+end to end, CPU time, and CPU and peak memory (RSS) per process (hub, writer, tap) with the
+load average around the run. ``--batch`` sends the same
 records as Singer BATCH messages (jsonl files) instead of RECORD lines.
 """
 
