@@ -6,6 +6,7 @@ says how to recover (see crmhub/errors.py); ``--verbose`` adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import traceback
@@ -22,8 +23,47 @@ from crmhub.logs import configure
 log = logging.getLogger("crmhub")
 
 
+# Subcommand name -> the module that defines it. Modules are imported when their command
+# runs (or for --help of the group), so a command pays only for its own imports: a
+# no-change `crmhub sync` from cron should not load the matching engine or the web app.
+_COMMAND_MODULES: dict[str, str] = {
+    "init": "init_cmd",
+    "demo": "demo_cmd",
+    "ingest": "ingest_cmd",
+    "match": "match_cmd",
+    "dedupe": "dedupe_cmd",
+    "publish": "publish_cmd",
+    "sync": "sync_cmd",
+    "schedule": "schedule_cmd",
+    "review": "review_cmd",
+    "xref": "export_cmd",
+    "golden": "export_cmd",
+    "runs": "runs_cmd",
+    "status": "runs_cmd",
+    "serve": "serve_cmd",
+    "users": "users_cmd",
+    "db": "db_cmd",
+}
+
+
 class CrmhubGroup(click.Group):
-    """A group that renders crmhub errors as one line with the right exit code."""
+    """A group that renders crmhub errors as one line with the right exit code.
+
+    Subcommands load lazily from ``_COMMAND_MODULES``.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every subcommand name, sorted as click lists them."""
+        return sorted(set(_COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the subcommand's module the first time it is asked for."""
+        module_name = _COMMAND_MODULES.get(cmd_name)
+        if module_name is not None and cmd_name not in self.commands:
+            module = importlib.import_module(f"crmhub.cli.{module_name}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn our errors into messages and exit codes."""
@@ -66,44 +106,3 @@ def main(ctx: click.Context, project: Path | None, verbose: int, log_format: str
     """crmhub: customer data from many sources into one master, and on to any CRM."""
     masking = configure(verbose, log_format=log_format)
     ctx.obj = CliContext(project_path=project, verbose=verbose, masking=masking)
-
-
-def _register() -> None:
-    from crmhub.cli import (
-        db_cmd,
-        dedupe_cmd,
-        demo_cmd,
-        export_cmd,
-        ingest_cmd,
-        init_cmd,
-        match_cmd,
-        publish_cmd,
-        review_cmd,
-        runs_cmd,
-        schedule_cmd,
-        serve_cmd,
-        sync_cmd,
-        users_cmd,
-    )
-
-    for module in (
-        init_cmd,
-        demo_cmd,
-        ingest_cmd,
-        match_cmd,
-        dedupe_cmd,
-        publish_cmd,
-        sync_cmd,
-        schedule_cmd,
-        review_cmd,
-        export_cmd,
-        runs_cmd,
-        serve_cmd,
-        users_cmd,
-        db_cmd,
-    ):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

@@ -26,7 +26,6 @@ from crmhub.errors import CrmhubError, FatalError, MasterLockedError, RetriableE
 from crmhub.ingest.runner import load_state
 from crmhub.ingest.service import ingest_sources, source_names
 from crmhub.logs import MaskingFilter, run_log_file
-from crmhub.match.stage import run_match
 from crmhub.publish.service import TargetFiles, publish_targets, target_names
 from crmhub.runs import mark_abandoned_runs, recorded_run
 from crmhub.store import Master
@@ -400,6 +399,10 @@ def _steps(
                 with recorded_run(
                     master, "match", args={"full": full, "sync": run_id}, parent_id=run_id
                 ) as child:
+                    # Imported here: the matching engine (pandas, numpy) costs about a second
+                    # of start-up that a sync with nothing to match should not pay.
+                    from crmhub.match.stage import run_match
+
                     summary = run_match(project, master, child.id, full=full)
                     child.counts = summary.as_dict()
                 match.counts = {"run_id": child.id, **child.counts}
