@@ -28,6 +28,7 @@ from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchTerm
 from crmhub.store.models import SourceRecord, State, Xref
 from crmhub.store.types import utcnow
 from crmhub_dedupe.comparison import ColumnCache, compare
+from crmhub_dedupe.explain import explanation_lines
 from crmhub_dedupe.matcher import IncrementalMatcher
 from crmhub_dedupe.model import MatchModel
 from crmhub_dedupe.scoring import classify, score
@@ -596,24 +597,4 @@ class IndexedMatcher(IncrementalMatcher):
         if len(left) == 0:
             return []
         gamma, weights, _, _ = self._scores(frame, left, right)
-        prior = {
-            "comparison": "prior",
-            "level": "prior",
-            "label": "prior odds of a match",
-            "weight": round(float(self.model.prior_weight), 3),
-        }
-        out = []
-        for k in range(len(left)):
-            lines = [dict(prior)]
-            for c, comp in enumerate(self.settings.comparisons):
-                level = comp.levels[int(gamma[k, c])]
-                lines.append(
-                    {
-                        "comparison": comp.name,
-                        "level": level.name,
-                        "label": level.label,
-                        "weight": round(float(weights[k, c]), 3),
-                    }
-                )
-            out.append(lines)
-        return out
+        return explanation_lines(self.settings, self.model, gamma, weights)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from crmhub.match import index
 from crmhub.match.recompute import engine_record
+from crmhub.match.related import attach
 from crmhub.store.models import AuditEvent, GoldenRecord, MatchCandidate, Run, SourceRecord, Xref
 from crmhub.store.types import utcnow
 from crmhub_dedupe.incremental import IncrementalResult, Thresholds, match_incremental
@@ -303,33 +304,7 @@ def link_related(s: Session, run_id: int, since: datetime, touched: set[str], su
             select(Xref).where(Xref.source_record_id.in_(sorted(related)[start : start + 900]))
         )
     }
-    now = utcnow()
-    linked_ids: list[int] = []
-    for row in related.values():
-        customer_key = (row.canonical or {}).get("customer_key")
-        linked = (
-            customers.get((row.source, str(customer_key))) if customer_key is not None else None
-        )
-        if linked is None:
-            summary.related_orphans += 1
-            continue
-        summary.related_linked += 1
-        linked_ids.append(row.id)
-        x = xrefs.get(row.id)
-        if x is None:
-            s.add(
-                Xref(
-                    source_record_id=row.id,
-                    master_id=linked,
-                    method="rule",
-                    matched_at=now,
-                    run_id=run_id,
-                )
-            )
-        elif x.master_id != linked:
-            x.master_id = linked
-            x.matched_at = now
-            x.run_id = run_id
+    linked_ids = attach(s, related.values(), customers, xrefs, run_id, summary)
     # Linked related records leave the pending list; orphans stay, for when their customer
     # arrives.
     for start in range(0, len(linked_ids), 900):
@@ -337,10 +312,6 @@ def link_related(s: Session, run_id: int, since: datetime, touched: set[str], su
             update(SourceRecord)
             .where(SourceRecord.id.in_(linked_ids[start : start + 900]))
             .values(match_state="matched")
-        )
-    if summary.related_orphans:
-        summary.notes.append(
-            f"{summary.related_orphans} related records name a customer key no source record has"
         )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from crmhub.config import Project
 from crmhub.match import index, indexed
+from crmhub.match import related as related_module
 from crmhub.match.engine import (
     MIN_EM_RECORDS,
     engine_settings,
@@ -587,32 +588,4 @@ def _link_related(s: Session, run_id: int, summary: MatchSummary) -> None:
             SourceRecord.deleted.is_(False),
         )
     ).all()
-    now = utcnow()
-    for row in related:
-        customer_key = (row.canonical or {}).get("customer_key")
-        linked = (
-            customers.get((row.source, str(customer_key))) if customer_key is not None else None
-        )
-        if linked is None:
-            summary.related_orphans += 1
-            continue
-        summary.related_linked += 1
-        x = xrefs.get(row.id)
-        if x is None:
-            s.add(
-                Xref(
-                    source_record_id=row.id,
-                    master_id=linked,
-                    method="rule",
-                    matched_at=now,
-                    run_id=run_id,
-                )
-            )
-        elif x.master_id != linked:
-            x.master_id = linked
-            x.matched_at = now
-            x.run_id = run_id
-    if summary.related_orphans:
-        summary.notes.append(
-            f"{summary.related_orphans} related records name a customer key no source record has"
-        )
+    related_module.attach(s, related, customers, xrefs, run_id, summary)

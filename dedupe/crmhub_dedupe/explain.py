@@ -79,3 +79,31 @@ def format_explanation(lines: list[FieldWeight]) -> str:
     total = sum(x.weight for x in lines)
     rows.append(f"{'match weight':<{width}}  {total:+7.2f}")
     return "\n".join(rows)
+
+
+def explanation_lines(
+    settings: MatchSettings, model: MatchModel, gamma: np.ndarray, weights: np.ndarray
+) -> list[list[dict[str, object]]]:
+    """Per pair (rows of ``gamma``/``weights``): the prior, then each comparison's level
+    and weight, as the JSON the hub stores with a review candidate. They add up."""
+    prior = {
+        "comparison": "prior",
+        "level": "prior",
+        "label": "prior odds of a match",
+        "weight": round(float(model.prior_weight), 3),
+    }
+    out = []
+    for k in range(len(gamma)):
+        lines: list[dict[str, object]] = [dict(prior)]
+        for c, comp in enumerate(settings.comparisons):
+            level = comp.levels[int(gamma[k, c])]
+            lines.append(
+                {
+                    "comparison": comp.name,
+                    "level": level.name,
+                    "label": level.label,
+                    "weight": round(float(weights[k, c]), 3),
+                }
+            )
+        out.append(lines)
+    return out

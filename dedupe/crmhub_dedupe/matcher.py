@@ -18,6 +18,7 @@ import pandas as pd
 
 from crmhub_dedupe.blocking import block
 from crmhub_dedupe.comparison import ColumnCache, compare
+from crmhub_dedupe.explain import explanation_lines
 from crmhub_dedupe.model import MatchModel
 from crmhub_dedupe.scoring import classify, score
 from crmhub_dedupe.settings import MatchSettings
@@ -76,27 +77,7 @@ class IncrementalMatcher:
         gamma = compare(cache, self.settings, left, right)
         scores = score(cache, self.settings, self.model, left, right, gamma)
         weights = np.asarray(scores.weights, dtype=np.float64)
-        prior = {
-            "comparison": "prior",
-            "level": "prior",
-            "label": "prior odds of a match",
-            "weight": round(float(self.model.prior_weight), 3),
-        }
-        out = []
-        for k in range(len(left)):
-            lines = [dict(prior)]
-            for c, comp in enumerate(self.settings.comparisons):
-                level = comp.levels[int(gamma[k, c])]
-                lines.append(
-                    {
-                        "comparison": comp.name,
-                        "level": level.name,
-                        "label": level.label,
-                        "weight": round(float(weights[k, c]), 3),
-                    }
-                )
-            out.append(lines)
-        return out
+        return explanation_lines(self.settings, self.model, gamma, weights)
 
 
 DEFAULT_MODEL = Path(__file__).with_name("models") / "default_customer_model.json"
