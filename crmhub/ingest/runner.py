@@ -132,7 +132,6 @@ class _Stream:
     def encode(self, records: Iterable[Any]) -> EncodedBatch:
         keys: list[str] = []
         payloads: list[bytes] = []
-        hashes: list[str] = []
         canonicals: list[bytes] = []
         statuses: list[str] = []
         reasons_of: list[str | None] = []
@@ -142,7 +141,7 @@ class _Stream:
         blake = hashlib.blake2b
         apply = mapping.apply_function if mapping else None
         dumps = _dumps
-        add_key, add_payload, add_hash = keys.append, payloads.append, hashes.append
+        add_key, add_payload = keys.append, payloads.append
         add_canonical, add_status, add_reasons = (
             canonicals.append,
             statuses.append,
@@ -154,7 +153,8 @@ class _Stream:
                     f"stream {self.name!r}: a RECORD's `record` is not an object", stream=self.name
                 )
             payload = dumps(record, option=_SORT)
-            digest = blake(payload, digest_size=16).hexdigest()
+            # The content hash is computed by the writer (EncodedBatch.rows); here only a
+            # record without a usable key needs it, as its key.
             problems: list[dict[str, Any]] | None = None
             if single is not None:
                 value = record.get(single)
@@ -168,9 +168,10 @@ class _Stream:
                 values = [record.get(k) for k in key_fields]
                 key = None if any(v is None for v in values) else "|".join(map(str, values))
             else:
-                key = digest  # no key at all: identical content is the same record
+                # no key at all: identical content is the same record
+                key = blake(payload, digest_size=16).hexdigest()
             if key is None:
-                key = "#" + digest
+                key = "#" + blake(payload, digest_size=16).hexdigest()
                 problems = [
                     {
                         "code": "missing_key",
@@ -180,7 +181,6 @@ class _Stream:
                 ]
             add_key(key)
             add_payload(payload)
-            add_hash(digest)
             if apply is None:
                 add_canonical(b"")
                 if problems:
@@ -206,7 +206,6 @@ class _Stream:
             mapping.entity if mapping else None,
             keys,
             b"\n".join(payloads),
-            hashes,
             b"\n".join(canonicals),
             statuses,
             reasons_of,

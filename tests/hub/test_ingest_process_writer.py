@@ -61,6 +61,27 @@ def test_process_writer_stores_what_the_thread_writer_stores(tmp_path: Path) -> 
     assert len(stored) == 511 and json.loads(str(state_value)) == {"skip": 451}
 
 
+@pytest.mark.parametrize("env", [NEVER, ALWAYS], ids=["thread", "process"])
+def test_content_hash_is_blake2b_of_the_sorted_payload(
+    project: Project, env: dict[str, str]
+) -> None:
+    # Stored hashes decide "changed" on every later run: the literals pin them to what
+    # earlier versions stored, wherever (reader or writer) they are computed.
+    project.configure(
+        [
+            schema(),
+            record(id=1, first="Jürgen", last="Müller", email="j@example.nl"),
+            record(id=None, first="NoKey", last="X", email="n@example.nl"),
+        ]
+    )
+    result = project.cli("ingest", env=env)
+    assert result.exit_code == 0, result.output
+    assert rows(project, "SELECT source_key, content_hash, status FROM source_record") == [
+        ("1", "ec74349895e0fc7f269dd1483fcfd329", "ok"),
+        ("#5aef166819a3cbb27b9a87c7d78a43c5", "5aef166819a3cbb27b9a87c7d78a43c5", "quarantined"),
+    ]
+
+
 def test_process_writer_rerun_duplicates_nothing_and_updates_changes(project: Project) -> None:
     lines = [schema(), *customers(300), state({"skip": 0})]
     project.configure(lines)
