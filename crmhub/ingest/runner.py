@@ -254,6 +254,7 @@ class SourceIngest:
         self.last_flush = time.monotonic()
         self.writer: BatchWriter | ProcessWriter = BatchWriter(self._write)
         self.submitted = 0
+        self._fresh: dict[str, bool] = {}  # see write_item
         self.process_after = _process_after() if _shareable(master) else -1
 
     # --- tap process ------------------------------------------------------------------
@@ -501,7 +502,7 @@ class SourceIngest:
         self.writer.abandon()
 
     def _write(self, item: WorkItem) -> None:
-        self._commit(write_item(self.master, self.name, self.run_id, item))
+        self._commit(write_item(self.master, self.name, self.run_id, item, self._fresh))
 
     def _commit(self, committed: Committed) -> None:
         # Counted only once committed: the summary never claims what a crash would lose.

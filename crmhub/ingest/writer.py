@@ -92,8 +92,16 @@ class WorkItem:
 Committed = tuple[list[tuple[str, BatchCounts, int]], bool]
 
 
-def write_item(master: Master, source: str, run_id: int, item: WorkItem) -> Committed:
-    """Write one item in one transaction; return what it did once committed."""
+def write_item(
+    master: Master, source: str, run_id: int, item: WorkItem, fresh: dict[str, bool] | None = None
+) -> Committed:
+    """Write one item in one transaction; return what it did once committed.
+
+    ``fresh`` (kept by the caller from item to item) remembers per stream whether its last
+    batch found no stored key; the next batch is then inserted without the key look-up
+    (``write_batch``'s ``optimistic``), which falls back by itself if a key exists.
+    """
+    seen_new = fresh if fresh is not None else {}
     results: list[tuple[str, BatchCounts, int]] = []
     stream = ""
     try:
@@ -110,8 +118,10 @@ def write_item(master: Master, source: str, run_id: int, item: WorkItem) -> Comm
                     run_id=run_id,
                     mapping_version=mapping_version,
                     now=now,
+                    optimistic=seen_new.get(stream, False),
                 )
                 results.append((stream, counts, len(records)))
+                seen_new[stream] = counts.changed == 0 and counts.unchanged == 0
             if item.has_state:
                 save_state(session, "source", source, item.state, run_id)
     except SQLAlchemyError as exc:

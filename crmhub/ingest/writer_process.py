@@ -56,6 +56,7 @@ def main() -> None:
                 return
 
     threading.Thread(target=receive, name="crmhub-writer-receive", daemon=True).start()
+    fresh: dict[str, bool] = {}  # see write_item
     try:
         answer("ready", None)
         while True:
@@ -64,7 +65,7 @@ def main() -> None:
                 return  # stopped, or the parent is gone: what is committed is whole
             item = pickle.loads(frame)  # noqa: S301 - sent by our own parent process
             try:
-                result = write_item(master, settings["source"], settings["run_id"], item)
+                result = write_item(master, settings["source"], settings["run_id"], item, fresh)
             except BaseException as exc:
                 answer("error", portable(exc))
                 return

@@ -159,3 +159,65 @@ def test_xref_and_golden_exports(project: Project, tmp_path: object) -> None:
     result = project.cli("golden", "export")
     table = list(csv.DictReader(io.StringIO(result.output)))
     assert {r["family_name"] for r in table} == {"Jansen", "Bakker"}
+
+
+def test_optimistic_write_batch_falls_back_when_a_key_exists(master_url: str) -> None:
+    master = open_master(master_url)
+    try:
+        with master.session() as s:
+            counts = write_batch(
+                s.connection(),
+                source="erp",
+                stream="customers",
+                records=[
+                    _rec("1", "a"),
+                    _rec("2", "b"),
+                    _rec("2", "b2"),
+                    _rec("3", "c", "quarantined"),
+                ],
+                run_id=1,
+                mapping_version="v1",
+                optimistic=True,
+            )
+        assert (counts.new, counts.changed, counts.unchanged) == (3, 0, 0)
+        assert counts.repeated_in_batch == 1 and counts.quarantined == 1
+        with master.session() as s:
+            conn = s.connection()
+            # Another stream's rows of the same run, written in the same transaction before
+            # the refused insert, must survive its undo.
+            write_batch(
+                conn,
+                source="erp",
+                stream="orders",
+                records=[_rec("9", "o")],
+                run_id=2,
+                mapping_version="v1",
+            )
+            counts = write_batch(
+                conn,
+                source="erp",
+                stream="customers",
+                records=[_rec("4", "d"), _rec("5", "e"), _rec("3", "c-fixed"), _rec("1", "a")],
+                run_id=2,
+                mapping_version="v1",
+                optimistic=True,
+            )
+        assert (counts.new, counts.changed, counts.unchanged) == (2, 1, 1)
+        assert counts.quarantine_resolved == 1
+        with master.session() as s:
+            keys = s.execute(
+                select(SourceRecord.stream, SourceRecord.source_key, SourceRecord.payload).order_by(
+                    SourceRecord.stream, SourceRecord.source_key
+                )
+            ).all()
+            assert [tuple(k) for k in keys] == [
+                ("customers", "1", {"v": "a"}),
+                ("customers", "2", {"v": "b2"}),
+                ("customers", "3", {"v": "c-fixed"}),
+                ("customers", "4", {"v": "d"}),
+                ("customers", "5", {"v": "e"}),
+                ("orders", "9", {"v": "o"}),
+            ]
+            assert s.scalar(select(func.count()).select_from(Quarantine)) == 1
+    finally:
+        master.dispose()
