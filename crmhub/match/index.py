@@ -24,6 +24,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import crmhub
+from crmhub.match.among import among, among_chunks
 from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchTerm
 from crmhub.store.models import SourceRecord, State, Xref
 from crmhub.store.types import utcnow
@@ -401,11 +402,11 @@ def stored_forms(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
     """The stored forms of the given records (those that have one)."""
     ids = sorted(set(record_ids))
     out: dict[int, str] = {}
-    for chunk in _chunks(ids, 900):
+    for chunk in among_chunks(session, ids):
         out.update(
             session.execute(
                 select(MatchForm.source_record_id, MatchForm.form).where(
-                    MatchForm.source_record_id.in_(chunk)
+                    among(session, MatchForm.source_record_id, chunk)
                 )
             ).all()
         )
@@ -431,11 +432,11 @@ def candidate_ids(
         if rule.kind == "sorted_neighbourhood":
             found.update(_neighbours(session, index, wanted, max(1, rule.window - 1)))
             continue
-        for chunk in _chunks(wanted, 900):
+        for chunk in among_chunks(session, wanted):
             found.update(
                 session.scalars(
                     select(MatchKey.source_record_id).where(
-                        MatchKey.rule == index, MatchKey.key.in_(chunk)
+                        MatchKey.rule == index, among(session, MatchKey.key, chunk)
                     )
                 )
             )
@@ -489,11 +490,11 @@ def masters_of(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
     """Master id of each given record that has one."""
     ids = sorted(set(record_ids))
     out: dict[int, str] = {}
-    for chunk in _chunks(ids, 900):
+    for chunk in among_chunks(session, ids):
         out.update(
             session.execute(
                 select(Xref.source_record_id, Xref.master_id).where(
-                    Xref.source_record_id.in_(chunk)
+                    among(session, Xref.source_record_id, chunk)
                 )
             ).all()
         )
@@ -506,19 +507,21 @@ def live_members(session: Session, master_ids: Iterable[str]) -> dict[int, str]:
     found: dict[int, str] = {}
     # Two indexed steps (xref by master id, then records by primary key) rather than a
     # join the planner might drive from a scan of source_record.
-    for chunk in _chunks(ids, 900):
+    for chunk in among_chunks(session, ids):
         found.update(
             session.execute(
-                select(Xref.source_record_id, Xref.master_id).where(Xref.master_id.in_(chunk))
+                select(Xref.source_record_id, Xref.master_id).where(
+                    among(session, Xref.master_id, chunk)
+                )
             ).all()
         )
     records = sorted(found)
     live: set[int] = set()
-    for chunk in _chunks(records, 900):
+    for chunk in among_chunks(session, records):
         live.update(
             session.scalars(
                 select(SourceRecord.id).where(
-                    SourceRecord.id.in_(chunk),
+                    among(session, SourceRecord.id, chunk),
                     SourceRecord.entity == "customer",
                     SourceRecord.status == "ok",
                     SourceRecord.deleted.is_(False),

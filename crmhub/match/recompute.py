@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crmhub.errors import ConfigurationError
+from crmhub.match.among import among, among_chunks
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
 from crmhub.store.search_keys import refresh_search_keys
 from crmhub.store.types import utcnow
@@ -31,8 +32,7 @@ def member_rows(session: Session, master_ids: Iterable[str]) -> dict[str, list[A
     """Active customer source records per master id."""
     ids = list(master_ids)
     out: dict[str, list[Any]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in among_chunks(session, ids):
         for row in session.execute(
             select(
                 Xref.master_id,
@@ -43,7 +43,7 @@ def member_rows(session: Session, master_ids: Iterable[str]) -> dict[str, list[A
             )
             .join(SourceRecord, SourceRecord.id == Xref.source_record_id)
             .where(
-                Xref.master_id.in_(chunk),
+                among(session, Xref.master_id, chunk),
                 SourceRecord.entity == "customer",
                 SourceRecord.deleted.is_(False),
                 SourceRecord.status == "ok",
@@ -99,7 +99,7 @@ def apply_golden(
         [engine_record(m) for m in members], [label] * len(members), rules, overrides=overrides
     )[label]
     values = dict(built.values)
-    provenance = {name: p.to_dict() for name, p in built.provenance().items()}
+    provenance = built.provenance_dicts()
     complete_person_name(values, provenance)
     digest = content_hash(values)
     if golden.content_hash == digest and golden.status == "active":
@@ -130,10 +130,14 @@ def recompute(
     counts = {"updated": 0, "retired": 0, "unchanged": 0}
     now = utcnow()
     rules = config or survivorship_config(priorities)
-    goldens = {
-        g.master_id: g
-        for g in session.scalars(select(GoldenRecord).where(GoldenRecord.master_id.in_(ids)))
-    }
+    goldens: dict[str, GoldenRecord] = {}
+    for chunk in among_chunks(session, ids):
+        goldens.update(
+            (g.master_id, g)
+            for g in session.scalars(
+                select(GoldenRecord).where(among(session, GoldenRecord.master_id, chunk))
+            )
+        )
     changed: list[GoldenRecord] = []
     for master_id in ids:
         golden = goldens.get(master_id)

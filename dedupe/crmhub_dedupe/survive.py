@@ -262,13 +262,44 @@ class GoldenRecord:
             out[name] = FieldProvenance(rule=rule, chosen=chosen, candidates=candidates)
         return out
 
+    def provenance_dicts(self) -> dict[str, dict[str, Any]]:
+        """:meth:`provenance` in its JSON-ready form, built directly.
+
+        Equal to ``{k: p.to_dict() for k, p in self.provenance().items()}``; recompute
+        needs only this form, and skipping the frozen dataclasses and the per-field scan
+        for the chosen record's source roughly halves the cost per golden record.
+        """
+        members = self.members
+        tagged = [(m, str(m.get("record_id")), str(m.get("source"))) for m in members]
+        source_of: dict[Any, str] = {}
+        for m, _, source in tagged:
+            source_of.setdefault(m.get("record_id"), source)
+        out: dict[str, dict[str, Any]] = {}
+        for name, value in self.values.items():
+            candidates = [
+                {"value": m[name], "record_id": rid, "source": source}
+                for m, rid, source in tagged
+                if m.get(name) not in _EMPTY
+            ]
+            rule = self.rules.get(name, "")
+            if rule == "union":
+                chosen = [v.to_dict() for v in _union_provenance(value, name, members)]
+            else:
+                chosen_rid = self.chosen_from.get(name, "")
+                chosen_source = source_of.get(
+                    chosen_rid, "steward" if chosen_rid == "steward" else ""
+                )
+                chosen = [{"value": value, "record_id": chosen_rid, "source": chosen_source}]
+            out[name] = {"rule": rule, "chosen": chosen, "candidates": candidates}
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready golden record with its provenance."""
         return {
             "cluster_id": self.cluster_id,
             "record_ids": list(self.record_ids),
             "values": self.values,
-            "provenance": {k: p.to_dict() for k, p in self.provenance().items()},
+            "provenance": self.provenance_dicts(),
         }
 
 
@@ -497,13 +528,18 @@ def _union_provenance(
     values: list[Any], name: str, members: Sequence[Mapping[str, Any]]
 ) -> list[SourceValue]:
     keys = _DEFAULT_KEYS
+    # Each member's item keys once, not once per golden value: normalizing addresses and
+    # phones is what this costs.
+    held: list[tuple[set[str | None], Mapping[str, Any]]] = []
+    for m in members:
+        raw = m.get(name)
+        items = raw if isinstance(raw, list) else [raw]
+        held.append(({_key(name, item, m, keys) for item in items if item not in _EMPTY}, m))
     out = []
     for value in values:
         want = _key(name, value, {}, keys)
-        for m in members:
-            raw = m.get(name)
-            items = raw if isinstance(raw, list) else [raw]
-            if any(item not in _EMPTY and _key(name, item, m, keys) == want for item in items):
+        for member_keys, m in held:
+            if want in member_keys:
                 out.append(SourceValue(value, str(m.get("record_id")), str(m.get("source"))))
     return out
 
