@@ -528,18 +528,13 @@ def _union_provenance(
     values: list[Any], name: str, members: Sequence[Mapping[str, Any]]
 ) -> list[SourceValue]:
     keys = _DEFAULT_KEYS
-    # Each member's item keys once, not once per golden value: normalizing addresses and
-    # phones is what this costs.
-    held: list[tuple[set[str | None], Mapping[str, Any]]] = []
-    for m in members:
-        raw = m.get(name)
-        items = raw if isinstance(raw, list) else [raw]
-        held.append(({_key(name, item, m, keys) for item in items if item not in _EMPTY}, m))
     out = []
     for value in values:
         want = _key(name, value, {}, keys)
-        for member_keys, m in held:
-            if want in member_keys:
+        for m in members:
+            raw = m.get(name)
+            items = raw if isinstance(raw, list) else [raw]
+            if any(item not in _EMPTY and _key(name, item, m, keys) == want for item in items):
                 out.append(SourceValue(value, str(m.get("record_id")), str(m.get("source"))))
     return out
 
