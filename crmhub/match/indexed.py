@@ -159,6 +159,30 @@ def neighbourhood(
     return base, missing
 
 
+def run_engine(
+    base: pd.DataFrame,
+    changes: pd.DataFrame,
+    matcher: Any,
+    created: dict[str, str],
+    decided: Sequence[tuple[str, str, bool]],
+    settings: MatchSettings,
+    new_master_id: Callable[[], str],
+) -> IncrementalResult:
+    """The engine's incremental match of ``changes`` against ``base``, steward decisions
+    as must- and cannot-links; the same call for the full and the indexed pass."""
+    return match_incremental(
+        base.reset_index(drop=True),
+        changes,
+        block=matcher.block,
+        score=matcher.score,
+        master_created=created,
+        approved=[(a, b) for a, b, ok in decided if ok],
+        rejected=[(a, b) for a, b, ok in decided if not ok],
+        thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
+        new_master_id=new_master_id,
+    )
+
+
 def match_changes(
     s: Session,
     *,
@@ -206,17 +230,7 @@ def match_changes(
         created.setdefault(mid, utcnow().isoformat())
 
     matcher = index.IndexedMatcher(settings, model, terms)
-    result = match_incremental(
-        base.reset_index(drop=True),
-        changes,
-        block=matcher.block,
-        score=matcher.score,
-        master_created=created,
-        approved=[(a, b) for a, b, ok in decided if ok],
-        rejected=[(a, b) for a, b, ok in decided if not ok],
-        thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
-        new_master_id=new_master_id,
-    )
+    result = run_engine(base, changes, matcher, created, decided, settings, new_master_id)
     index.drop_records(s, sorted(gone))
     index.write_records(s, changes, info, settings, run_id, keys)
     if missing:

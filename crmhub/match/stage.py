@@ -44,7 +44,7 @@ from crmhub.store.models import (
     Xref,
 )
 from crmhub.store.types import utcnow
-from crmhub_dedupe.incremental import IncrementalResult, Thresholds, match_incremental
+from crmhub_dedupe.incremental import IncrementalResult
 from crmhub_dedupe.matcher import IncrementalMatcher
 from crmhub_dedupe.model import MatchModel
 from crmhub_dedupe.normalize import normalize_frame
@@ -293,17 +293,7 @@ def _run_full_load(
         created.setdefault(mid, _iso(utcnow()))
 
     say(f"matching {len(changes):,} new or changed records against {len(base):,}")
-    result = match_incremental(
-        base.reset_index(drop=True),
-        changes,
-        block=matcher.block,
-        score=matcher.score,
-        master_created=created,
-        approved=[(a, b) for a, b, ok in decided if ok],
-        rejected=[(a, b) for a, b, ok in decided if not ok],
-        thresholds=Thresholds(settings.thresholds.auto_merge, settings.thresholds.review),
-        new_master_id=new_master_id,
-    )
+    result = indexed.run_engine(base, changes, matcher, created, decided, settings, new_master_id)
     say("writing golden records")
     _write(s, result, goldens, deleted_ids, matcher, frame, run_id, summary, priorities, rules)
     _link_related(s, run_id, summary)
