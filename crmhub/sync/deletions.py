@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, func, select, type_coerce, update
 
 from crmhub.store import Master
 from crmhub.store.models import Run, SourceRecord
@@ -121,12 +121,18 @@ def mark_unseen_deleted(master: Master, source: str, stream: str, since_run_id: 
 def mark_tombstones(master: Master, source: str) -> dict[str, int]:
     """Mark pending records whose payload has a non-empty ``_sdc_deleted_at`` deleted."""
     found: dict[str, list[int]] = {}
+    # Payloads are JSON text; only those naming the field are read and decoded. Decoding
+    # every pending payload took 38 s of a 1,000,000-record first load (load ~7). The text
+    # test is a superset (the name may be a value, or the field null): the decoded payload
+    # decides.
+    payload_text = type_coerce(SourceRecord.payload, Text)
     with master.session() as s:
         rows = s.execute(
             select(SourceRecord.id, SourceRecord.stream, SourceRecord.payload).where(
                 SourceRecord.source == source,
                 SourceRecord.deleted.is_(False),
                 SourceRecord.match_state == "pending",
+                payload_text.contains(f'"{TOMBSTONE_FIELD}"', autoescape=True),
             )
         )
         for row_id, stream, payload in rows:
