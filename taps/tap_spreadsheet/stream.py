@@ -46,13 +46,32 @@ class SpreadsheetStream(Stream):
         configured_keys = list(self.plan.spec.primary_keys)
         return ReadOptions(
             as_structs=as_structs,
-            types=self.plan.types,
+            types=self._known_types(),
             formats=self.plan.formats,
             primary_keys=self.primary_keys if configured_keys else [],
             flag_duplicates=self.spreadsheet_tap.settings.duplicate_key_action == "flag",
             trim=self.spreadsheet_tap.settings.trim_whitespace,
             stream=self.name,
         )
+
+    def _known_types(self) -> dict[str, str]:
+        """Column types of the columns the stream's schema has.
+
+        With a catalog from an older discovery the SCHEMA message is the catalog's (the SDK
+        keeps the input catalog on the stream), while the plan is read from the files as they
+        are now: a column added since then would otherwise reach the records as a property
+        their SCHEMA does not declare (which a strict target rejects). Left out here, it goes
+        to ``_extra_cells`` by its header.
+        """
+        types = self.plan.types
+        catalog = getattr(self, "_tap_input_catalog", None)  # set by the SDK's apply_catalog
+        entry = catalog.get_stream(self.name) if catalog is not None else None
+        if entry is None:
+            return types
+        properties = entry.schema.to_dict().get("properties") or {}
+        if all(name in properties for name in types):
+            return types
+        return {name: kind for name, kind in types.items() if name in properties}
 
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         """Records of the file in ``context``, unless its bookmark says it is unchanged."""

@@ -100,6 +100,45 @@ def test_discover_catalog_selection_and_state(
     assert "1 unchanged since the last run" in caplog.text
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_column_added_since_discovery_goes_to_extra_cells(tmp_path: Path, suffix: str) -> None:
+    """A catalog from an older discovery: the records must fit the SCHEMA sent with them."""
+    import openpyxl
+
+    path = tmp_path / f"klanten{suffix}"
+
+    def write(rows: list[list[str]]) -> None:
+        if suffix == ".csv":
+            path.write_text("\n".join(";".join(r) for r in rows) + "\n", encoding="utf-8")
+            return
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.save(path)
+
+    write([["id", "naam"], ["1", "Jan"], ["2", "Piet"]])
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"files": [{"path": str(path), "primary_keys": ["id"]}]}))
+    discovered = run("--config", str(config), "--discover")
+    assert discovered.exit_code == 0, discovered.output
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"][0]["metadata"]:
+        entry["metadata"]["selected"] = True
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+
+    write([["id", "naam", "e-mail"], ["1", "Jan", "jan@example.nl"], ["2", "Piet", ""]])
+    result = run("--config", str(config), "--catalog", str(catalog_path))
+    assert result.exit_code == 0, result.output
+    sent = messages(result.stdout)
+    schema = next(m for m in sent if m["type"] == "SCHEMA")["schema"]["properties"]
+    records = [m["record"] for m in sent if m["type"] == "RECORD"]
+    assert [r["naam"] for r in records] == ["Jan", "Piet"]
+    for record in records:
+        assert set(record) <= set(schema), set(record) - set(schema)
+    assert records[0]["_extra_cells"] == {"e-mail": "jan@example.nl"}
+
+
 def test_batch_messages(tmp_path: Path) -> None:
     path = write_text(
         tmp_path / "klanten.csv",
