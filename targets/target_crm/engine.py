@@ -155,7 +155,11 @@ class Engine:
                 continue
             if intent == "upsert":
                 try:
-                    item.payload = self._payload(item)
+                    row = None if self.settings.dry_run else self.profile.build_row(item)
+                    if row is None:
+                        item.payload = self._payload(item)
+                    else:
+                        item.row = row
                 except RecordError as exc:
                     done.append(item.outcome("error", error=str(exc)))
                     fields[key] = exc.field

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 import yaml
 
 from target_crm.errors import ConfigurationError, RecordError
@@ -257,6 +258,7 @@ def _convert_type(value: Any, kind: str, key: str, object_name: str, target: str
 
 
 _Builder = Callable[[Mapping[str, Any], str], dict[str, Any]]
+_RowBuilder = Callable[[Mapping[str, Any], str], tuple[Any, ...]]
 
 
 def _read_code(
@@ -359,10 +361,52 @@ def _compile_builder(om: ObjectMapping, keep_none: bool) -> _Builder:
         put = f"out[{spec.target!r}] = v"
         body.append(put if keep_none else f"if v is not None: {put}")
     body.append("return out")
-    source = "def build(record, key):\n" + "".join(f"    {line}\n" for line in body)
+    return cast(_Builder, _define("build", body, om, names))
+
+
+def _compile_row_builder(
+    om: ObjectMapping,
+    columns: tuple[str, ...],
+    constants: Mapping[str, Any],
+    json_text: frozenset[str],
+) -> _RowBuilder:
+    """One generated function that builds a record's row straight away: the values of
+    ``apply_all`` in column order, with no payload dict in between.
+
+    A column is the key (the external id), a field's target (the last field wins, as in the
+    payload), a constant, or else empty; ``json_text`` columns hold their value as JSON text
+    (``None`` too, as ``null``), the way a JSON column stores it.
+    """
+    names: dict[str, Any] = {"obj": om.object, "_dumps": orjson.dumps}
+    body = ["get = record.get"]
+    shared: dict[tuple[str, int], str] = {}
+    local: dict[str, str] = {}
+    for n, spec in enumerate(om.fields):
+        body += _field_code(spec, n, names, shared)
+        body.append(f"f{n} = v")
+        local[spec.target] = f"f{n}"
+    cells = []
+    for i, column in enumerate(columns):
+        if column == om.external_id:
+            cell = "key"
+        elif column in constants:
+            names[f"const{i}"] = constants[column]
+            cell = f"const{i}"
+        else:
+            cell = local.get(column, "None")
+        if column in json_text and cell != "key":
+            cell = f"_dumps({cell}).decode()"
+        cells.append(cell)
+    body.append(f"return ({', '.join(cells)}{',' if len(cells) == 1 else ''})")
+    return cast(_RowBuilder, _define("row", body, om, names))
+
+
+def _define(name: str, body: list[str], om: ObjectMapping, names: dict[str, Any]) -> Any:
+    """Compile ``def <name>(record, key)`` with ``body`` and return the function."""
+    source = f"def {name}(record, key):\n" + "".join(f"    {line}\n" for line in body)
     code = compile(source, f"<target-crm mapping {om.object}>", "exec")
     exec(code, names)  # noqa: S102 - generated from the checked mapping, names via repr()
-    return cast(_Builder, names["build"])
+    return names[name]
 
 
 @dataclass
@@ -390,6 +434,16 @@ class ObjectMapping:
     def apply_all(self, record: Mapping[str, Any], key: str) -> dict[str, Any]:
         """Like ``apply`` but keeps None values (SQL and CSV rows need every column)."""
         return self._builder(True)(record, key)
+
+    def row_builder(
+        self,
+        columns: Sequence[str],
+        constants: Mapping[str, Any] | None = None,
+        json_text: Collection[str] = (),
+    ) -> _RowBuilder:
+        """A function ``(record, key) -> tuple``: ``apply_all``'s values in ``columns``
+        order (see ``_compile_row_builder``), for profiles that write rows (SQL, CSV)."""
+        return _compile_row_builder(self, tuple(columns), constants or {}, frozenset(json_text))
 
 
 @dataclass

@@ -16,9 +16,12 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
+
+if TYPE_CHECKING:
+    from target_crm.profiles.base import WorkItem
 
 ACTIONS = ("create", "update", "merge", "archive", "delete", "skip", "error")
 ACCEPTED = frozenset({"create", "update", "merge", "archive", "delete", "skip"})
@@ -51,6 +54,8 @@ class Outcome:
     payload: dict[str, Any] | None = None
     disposition: str = "live"
     seq: int = 0
+    #: the work item this is the outcome of (None for records refused before mapping)
+    item: WorkItem | None = None
 
     def line(self, at: str) -> dict[str, Any]:
         """The results-file line (the output contract)."""
@@ -257,7 +262,11 @@ class RunReport:
                             "object": o.object,
                             "remote_id": o.remote_id,
                             "error": o.error,
-                            "payload": o.payload,
+                            "payload": (
+                                o.item.sample_payload()
+                                if o.payload is None and o.item is not None
+                                else o.payload
+                            ),
                         }
                     )
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from target_crm.errors import RecordError
 from target_crm.mapping import CRMMapping, ObjectMapping
 from target_crm.results import Outcome
 from target_crm.settings import Settings
@@ -34,6 +35,8 @@ class WorkItem:
     intent: str  # upsert | merge | archive | delete
     om: ObjectMapping
     payload: dict[str, Any] = field(default_factory=dict)
+    #: the row a row-writing profile (SQL on SQLite, CSV) builds instead of ``payload``
+    row: tuple[Any, ...] | None = None
     remote_id: str | None = None
     content_hash: str | None = None
     parent_key: str | None = None
@@ -57,10 +60,21 @@ class WorkItem:
             content_hash=self.content_hash,
             error=error,
             object=self.om.object,
-            payload=self.payload,
+            payload=self.payload if self.row is None else None,
             disposition=self.disposition,
             seq=self.seq,
+            item=self,
         )
+
+    def sample_payload(self) -> dict[str, Any]:
+        """The payload as a dict, for the few records a run report shows (row-writing
+        profiles build no dict per record)."""
+        if self.payload or self.row is None:
+            return self.payload
+        try:
+            return self.om.apply_all(self.record, self.key)
+        except RecordError:
+            return {}
 
 
 @dataclass
@@ -113,6 +127,12 @@ class Profile(ABC):
 
     def known_fields(self, object_name: str) -> set[str] | None:
         """Fields the profile knows on an object; None when any name is fine."""
+        return None
+
+    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
+        """The row an upsert of ``item`` writes, built straight from its record (raising
+        RecordError like the payload would); None when the profile works from the payload
+        dict instead. Row-writing profiles skip the dict per record."""
         return None
 
     def open(self) -> None:  # noqa: B027

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from target_crm.errors import ConfigurationError
+from target_crm.mapping import ObjectMapping
 from target_crm.profiles.base import Profile, WorkItem
 from target_crm.results import Outcome
 
@@ -140,6 +142,10 @@ class CsvImportProfile(Profile):
         self.run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         self._files: dict[str, tuple[IO[str], Any]] = {}
         self.files_written: list[Path] = []
+        #: id of an object mapping -> (that mapping, its generated row builder)
+        self._row_builders: dict[
+            int, tuple[ObjectMapping, Callable[[Any, str], tuple[Any, ...]]]
+        ] = {}
 
     def known_fields(self, object_name: str) -> set[str] | None:
         """The import tool's standard columns (custom columns go in custom_fields)."""
@@ -160,6 +166,18 @@ class CsvImportProfile(Profile):
         """A file has no memory: the ledger (earlier results) is what knows a record."""
         return {}
 
+    def _header(self, om: ObjectMapping) -> list[str]:
+        """The import file's columns: the crmhub key, then every mapped field."""
+        return [om.external_id] + [s.target for s in om.fields if s.target != om.external_id]
+
+    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
+        """The import file's row of ``item``, built straight from its record."""
+        cached = self._row_builders.get(id(item.om))
+        if cached is None or cached[0] is not item.om:
+            cached = (item.om, item.om.row_builder(self._header(item.om)))
+            self._row_builders[id(item.om)] = cached
+        return cached[1](item.record, item.key)
+
     def upsert(self, items: list[WorkItem]) -> list[Outcome]:
         """Append rows to the object's import file."""
         out = []
@@ -167,12 +185,9 @@ class CsvImportProfile(Profile):
         for it in items:
             by_obj.setdefault(it.om.object, []).append(it)
         for obj, group in by_obj.items():
-            om = group[0].om
-            header = [om.external_id] + [s.target for s in om.fields if s.target != om.external_id]
-            writer = self._writer(obj, header)
-            columns = header[1:]
+            writer = self._writer(obj, self._header(group[0].om))
             # the csv module writes None as an empty cell
-            writer.writerows([[it.key, *map(it.payload.get, columns)] for it in group])
+            writer.writerows([it.row if it.row is not None else self.build_row(it) for it in group])
             self._files[obj][0].flush()
             for it in group:
                 out.append(it.outcome("update" if it.remote_id else "create", it.key))

@@ -8,6 +8,7 @@ the merged-away row, set its ``merged_into`` column and re-point related rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -93,6 +94,10 @@ class SqlProfile(Profile):
             self.tables[om.object] = sa.Table(f"{prefix}{om.object}", self.md, *cols)
         #: table name -> (SQL text, parameter order, JSON columns) of the SQLite fast path
         self._lite: dict[str, tuple[str, list[str], list[int]]] = {}
+        #: id of an object mapping -> (that mapping, its generated SQLite row builder)
+        self._row_builders: dict[
+            int, tuple[ObjectMapping, Callable[[Any, str], tuple[Any, ...]]]
+        ] = {}
         inspector = sa.inspect(self.db)
         self.existing = {t for t in self.tables.values() if inspector.has_table(t.name)}
         if not self.settings.dry_run:
@@ -151,26 +156,33 @@ class SqlProfile(Profile):
             self._lite[table.name] = cached
         return cached
 
+    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
+        """On SQLite, the row in the upsert's parameter order (see ``_sqlite_upsert``)."""
+        if self.db.dialect.name != "sqlite":
+            return None
+        return self._row_builder(item.om)(item.record, item.key)
+
+    def _row_builder(self, om: ObjectMapping) -> Callable[[Any, str], tuple[Any, ...]]:
+        """The generated row builder of one object mapping, made on first use."""
+        cached = self._row_builders.get(id(om))
+        if cached is None or cached[0] is not om:
+            _, order, json_at = self._sqlite_upsert(self.tables[om.object], om)
+            build = om.row_builder(
+                order,
+                constants={ARCHIVED: False, MERGED_INTO: None},
+                json_text=[order[i] for i in json_at],
+            )
+            cached = (om, build)
+            self._row_builders[id(om)] = cached
+        return cached[1]
+
     def _sqlite_execute(
         self, conn: sa.Connection, table: sa.Table, om: ObjectMapping, group: list[WorkItem]
     ) -> None:
         """One executemany of the batch's upsert, each row a tuple in parameter order."""
-        sql, order, json_at = self._sqlite_upsert(table, om)
-        at_key, at_archived, at_merged = (
-            order.index(om.external_id),
-            order.index(ARCHIVED),
-            order.index(MERGED_INTO),
-        )
-        dumps = orjson.dumps
-        params = []
-        for it in group:
-            values = list(map(it.payload.get, order))
-            values[at_key] = it.key
-            values[at_archived] = False
-            values[at_merged] = None
-            for i in json_at:
-                values[i] = dumps(values[i]).decode()
-            params.append(tuple(values))
+        sql, _, _ = self._sqlite_upsert(table, om)
+        build = self._row_builder(om)
+        params = [it.row if it.row is not None else build(it.record, it.key) for it in group]
         conn.exec_driver_sql(sql, params)
 
     def lookup(self, object_name: str, external_id: str, keys: list[str]) -> dict[str, str]:
@@ -181,6 +193,17 @@ class SqlProfile(Profile):
         col = table.c[external_id]
         found: dict[str, str] = {}
         with self.db.connect() as conn:
+            if self.db.dialect.name == "sqlite":
+                # the whole batch's keys as one JSON parameter: no statement per 900 keys
+                # and none of SQLAlchemy's expanding-parameter work
+                quote = self.db.dialect.identifier_preparer.quote
+                sql = (
+                    f"SELECT {quote(col.name)} FROM {quote(table.name)} "
+                    f"WHERE {quote(col.name)} IN (SELECT value FROM json_each(?))"
+                )
+                for (k,) in conn.exec_driver_sql(sql, (orjson.dumps(keys).decode(),)):
+                    found[str(k)] = str(k)
+                return found
             for part in chunks(keys, 900):
                 for (k,) in conn.execute(sa.select(col).where(col.in_(part))):
                     found[str(k)] = str(k)
