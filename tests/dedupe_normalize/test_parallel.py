@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from typing import Any
 
 import pandas as pd
@@ -59,3 +61,26 @@ def test_a_bad_batch_raises_its_input_error_in_the_caller() -> None:
     assert len(next(results).frame) == 700
     with pytest.raises(NormalizeInputError, match="r0"):
         next(results)
+
+
+def test_pool_of_workers_when_another_thread_runs() -> None:
+    # forking beside a running thread could copy a held lock: the batches go to a pool
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        results = list(normalize_batches(iter(BATCHES), workers=2, default_country="NL"))
+    finally:
+        stop.set()
+        thread.join()
+    for batch, result in zip(BATCHES, results, strict=True):
+        expected = normalize_frame(batch, default_country="NL")
+        pd.testing.assert_frame_equal(result.frame, expected.frame)
+        pd.testing.assert_frame_equal(result.issues, expected.issues)
+
+
+def test_abandoned_iteration_leaves_no_child_running() -> None:
+    results = normalize_batches(iter(BATCHES * 3), workers=2)
+    assert len(next(results).frame) == 700
+    results.close()
+    assert [p for p in multiprocessing.active_children() if p.name == "crmhub-normalize"] == []
