@@ -7,18 +7,17 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmhub.errors import ConfigurationError, DatabaseUnreachableError, MasterLockedError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,8 @@ def display_url(url: str) -> str:
 
 def alembic_config() -> Config:
     """An Alembic config pointing at the migrations inside the package."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
     return cfg
@@ -100,6 +101,12 @@ class Master:
 
     def upgrade(self) -> list[str]:
         """Apply pending migrations; return the revisions applied (empty when current)."""
+        # Alembic is imported here, not at the top: a third of a second that processes
+        # which only read the master (tap-crmhub, started for every publish) never need.
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(alembic_config())
         head = script.get_current_head()
         try:
@@ -120,6 +127,8 @@ class Master:
 
     def current_revision(self) -> str | None:
         """The schema revision the database is at."""
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
