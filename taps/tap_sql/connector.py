@@ -247,7 +247,15 @@ class TapSQLConnector(SQLConnector):
         if settings is None:
             settings = self.stream_settings(stream_id)
             where = f"stream_settings[{stream_id!r}]"
-        columns = [name for name in properties if name != ROW_ERROR_PROPERTY]
+        if ROW_ERROR_PROPERTY in properties:
+            # The tap's own property would overwrite the column's values: refuse, loudly.
+            raise TapSQLConfigurationError(
+                f"stream {stream_id!r} has a column named {ROW_ERROR_PROPERTY!r}, which tap-sql "
+                "reserves for rows it cannot read whole",
+                hint=f"read the table through a custom query that renames the column "
+                f"(SELECT ..., {ROW_ERROR_PROPERTY} AS source_row_error FROM ...) or exclude it",
+            )
+        columns = list(properties)
 
         # Nullable string: null when the row is clean (see text_decoding).
         properties[ROW_ERROR_PROPERTY] = {"type": ["string", "null"]}

@@ -108,6 +108,35 @@ def test_vanished_column_is_named(sqlite_url: str) -> None:
     assert "['fax']" in message and "no longer" in message
 
 
+def test_a_source_column_named_row_error_is_refused_not_overwritten(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE customers (id INTEGER PRIMARY KEY, _row_error TEXT)")
+        conn.exec_driver_sql("INSERT INTO customers VALUES (1, 'kept by the ERP')")
+    engine.dispose()
+    result = run_process(tmp_path, {"sqlalchemy_url": sqlite_url}, "--discover")
+    assert result.returncode == 78
+    assert "stream 'customers' has a column named '_row_error'" in result.stderr
+    assert "'_row_error'" in result.stderr and "custom query" in result.stderr
+    assert "Traceback" not in result.stderr
+    # the way out the message names works: the column renamed by a custom query
+    cfg = {
+        "sqlalchemy_url": sqlite_url,
+        "exclude_tables": ["customers"],
+        "custom_queries": [
+            {
+                "name": "customers_renamed",
+                "sql": "SELECT id, _row_error AS source_row_error FROM customers",
+                "key_properties": ["id"],
+            }
+        ],
+    }
+    records = run_in_process(cfg).records("customers_renamed")
+    assert records == [{"id": 1, "source_row_error": "kept by the ERP", "_row_error": None}]
+
+
 def test_custom_query_syntax_error(tmp_path: Path, sqlite_erp: tuple[str, ErpCounts]) -> None:
     url, _ = sqlite_erp
     cfg = {
