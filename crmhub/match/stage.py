@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from crmhub.config import Project
 from crmhub.match import index, indexed
 from crmhub.match import related as related_module
+from crmhub.match.among import among, among_chunks
 from crmhub.match.engine import (
     MIN_EM_RECORDS,
     engine_settings,
@@ -416,16 +417,13 @@ def _persist(
             goldens[master_id] = golden
             summary.golden_created += 1
     s.flush()
-    rows = (
-        {
-            x.source_record_id: x
-            for x in s.scalars(
-                select(Xref).where(Xref.source_record_id.in_([int(r) for r in result.assignments]))
-            )
-        }
-        if result.assignments
-        else {}
-    )
+    # In chunks: a first load assigns every record, and one IN list of a million ids is
+    # more than SQLite's 32,766 bound variables.
+    rows = {
+        x.source_record_id: x
+        for chunk in among_chunks(s, [int(r) for r in result.assignments])
+        for x in s.scalars(select(Xref).where(among(s, Xref.source_record_id, chunk)))
+    }
     fresh: list[dict[str, Any]] = []
     for record_id, master_id in result.assignments.items():
         rid = int(record_id)
