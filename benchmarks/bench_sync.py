@@ -46,8 +46,8 @@ CRMHUB = str(Path(sys.executable).parent / "crmhub")
 # The source: N customers as Singer RECORDs, a STATE every 10,000. Each row has a version
 # (0 at first, the project's version once changed); with ``incremental`` the tap behaves like
 # a tap with a replication key: it sends only rows whose version is above the bookmark in its
-# state, as tap-sql/tap-tryton do with an updated-at column. Without it, a full-table tap
-# re-sends every row on every run.
+# state, as tap-sql/tap-tryton do with an updated-at column (reading only those rows).
+# Without it, a full-table tap re-sends every row on every run.
 GENERATOR = textwrap.dedent(
     """
     import json, sys
@@ -69,7 +69,15 @@ GENERATOR = textwrap.dedent(
     out.write(json.dumps({"type": "SCHEMA", "stream": "customers", "key_properties": ["id"],
         "schema": {"type": "object", "properties": {
             "id": {}, "first": {}, "last": {}, "email": {}}}}) + "\\n")
-    for i in range(n):
+    # Only rows above the bookmark are visited, as a query on an indexed replication key
+    # would: looping over all N rows to skip them cost 0.3 s CPU per sync at 1,000,000.
+    if bookmark < 0:
+        rows = range(n)
+    elif version > bookmark and every:
+        rows = range(0, n, every)
+    else:
+        rows = range(0)
+    for i in rows:
         row_version = version if version and every and i % every == 0 else 0
         if row_version <= bookmark:
             continue
