@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,37 @@ def test_dataframe_input_gives_the_same_frame(batch: list[dict[str, Any]], resul
     frame_input = pd.DataFrame(batch)
     again = normalize_frame(frame_input, extra_fields=["ssn"])
     pd.testing.assert_frame_equal(again.frame, result.frame)
+
+
+def test_other_mappings_and_sequences_read_like_plain_dicts_and_lists(
+    batch: list[dict[str, Any]], result: Any
+) -> None:
+    # plain dicts and lists take a fast columnar read; anything else the general one
+    def odd(record: dict[str, Any]) -> Any:
+        fields = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in record.items() if k != "addresses"
+        }
+        if "addresses" in record:
+            fields["addresses"] = [MappingProxyType(a) for a in record["addresses"]]
+        return MappingProxyType(fields)
+
+    again = normalize_frame([odd(r) for r in batch], extra_fields=["ssn"])
+    pd.testing.assert_frame_equal(again.frame, result.frame)
+    pd.testing.assert_frame_equal(again.issues, result.issues)
+
+
+def test_missing_values_inside_lists_and_missing_keys_are_missing() -> None:
+    records = [
+        _record("a", emails=[None, "a@x.nl"], phones=None, addresses=[{"city": None}]),
+        _record("b", emails=[], phones=[float("nan"), "+31 20 123 4567"]),
+        {"record_id": "c", "source": "test", "given_name": float("nan"), "family_name": "Smit"},
+    ]
+    out = normalize_frame(records)
+    assert out.frame["emails"].tolist() == [("a@x.nl",), (), ()]
+    assert out.frame["phones"].tolist() == [(), ("+31201234567",), ()]
+    assert out.frame["city"].tolist() == [None, None, None]
+    assert out.frame.loc[2, "given"] is None and out.frame.loc[2, "family"] == "smit"
+    assert out.issues.empty
 
 
 def test_default_country_for_records_without_one() -> None:

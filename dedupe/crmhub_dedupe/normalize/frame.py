@@ -7,7 +7,9 @@ spread back with numpy indexing. See docs/matching/normalize.md for the column c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -504,7 +506,34 @@ def normalize_frame(
     :class:`NormalizeInputError` only when the batch breaks the contract (a record that is not
     a mapping, a missing or duplicate record_id).
     """
-    raw = read_batch(records, tuple(extra_fields))
+    with _cyclic_gc_paused():
+        return _normalize(records, tuple(extra_fields), default_country)
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything).
+
+    A batch allocates millions of small tuples, lists and strings, none of them in a
+    reference cycle; every few thousand allocations the collector would walk them and the
+    caller's live objects (the batch's record dicts) again: about 10% of the stage's CPU.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _normalize(
+    records: Iterable[Mapping[str, Any]] | pd.DataFrame,
+    extra_fields: tuple[str, ...],
+    default_country: str | None,
+) -> NormalizedFrame:
+    raw = read_batch(records, extra_fields)
     _check_ids(raw)
     builder = _Builder(raw, default_country)
     s = raw.scalars
