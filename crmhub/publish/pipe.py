@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +25,15 @@ def run_pipe(
     cwd: Path,
     tap_log: Path,
     target_log: Path,
+    while_running: Callable[[], None] | None = None,
+    interval_s: float = 0.2,
 ) -> PipeResult:
     """Start the tap with its stdout piped into the target's stdin; wait for both.
 
     The target's STATE output goes to its log: the hub learns what was accepted from the
-    results file, which the target flushes after every batch.
+    results file, which the target flushes after every batch. ``while_running`` is called
+    every ``interval_s`` until the target exits (the hub records results meanwhile); an
+    error it raises stops both processes.
     """
     started = time.monotonic()
     with tap_log.open("ab") as tap_err, target_log.open("ab") as target_out:
@@ -55,7 +60,13 @@ def run_pipe(
         # Only the target holds the read end now: when it dies, the tap gets EPIPE.
         tap.stdout.close()
         try:
-            target_code = target.wait()
+            while True:
+                try:
+                    target_code = target.wait(None if while_running is None else interval_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    assert while_running is not None  # noqa: S101 - no timeout without it
+                    while_running()
             tap_code = tap.wait()
         except BaseException:
             for process in (tap, target):

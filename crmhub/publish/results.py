@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -50,37 +49,57 @@ def read_outcomes(path: Path, offset: int) -> tuple[list[Outcome], int]:
     A line cut short by a crash is not an outcome: that record was not confirmed, so it
     stays "changed" (or on the retry list) and goes out again next run.
     """
-    outcomes: list[Outcome] = []
-    unreadable = 0
-    for line in _lines(path, offset):
+    tail = ResultsTail(path, offset)
+    outcomes = tail.read(final=True)
+    return outcomes, tail.unreadable
+
+
+class ResultsTail:
+    """The lines a target appends to its results file, read while it runs and after.
+
+    While the target runs only complete lines count (it may be writing the next one); once
+    it has stopped, a last line without its newline is read too (and is unreadable when a
+    crash cut it short).
+    """
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.unreadable = 0
+
+    def read(self, *, final: bool) -> list[Outcome]:
+        """Outcomes of the lines written since the last read."""
         try:
-            data = _decode(line)
-            outcome = Outcome(
-                stream=str(data["stream"]),
-                key=str(data["key"]),
-                action=str(data["action"]),
-                remote_id=None if data.get("remote_id") is None else str(data["remote_id"]),
-                content_hash=data.get("content_hash"),
-                error=data.get("error"),
-                disposition=data.get("disposition"),
-                at=_at(data.get("at")),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            unreadable += 1
-            continue
-        outcomes.append(outcome)
-    return outcomes, unreadable
-
-
-def _lines(path: Path, offset: int) -> Iterator[bytes]:
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        for raw in handle:
-            text = raw.strip()
-            if text:
-                yield text
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        if not final:
+            data = data[: data.rfind(b"\n") + 1]
+        self.offset += len(data)
+        outcomes: list[Outcome] = []
+        for raw in data.split(b"\n"):
+            line = raw.strip()
+            if not line:
+                continue
+            try:
+                values = _decode(line)
+                outcome = Outcome(
+                    stream=str(values["stream"]),
+                    key=str(values["key"]),
+                    action=str(values["action"]),
+                    remote_id=None if values.get("remote_id") is None else str(values["remote_id"]),
+                    content_hash=values.get("content_hash"),
+                    error=values.get("error"),
+                    disposition=values.get("disposition"),
+                    at=_at(values.get("at")),
+                )
+            except (ValueError, KeyError, TypeError, AttributeError):
+                self.unreadable += 1
+                continue
+            outcomes.append(outcome)
+        return outcomes
 
 
 def _decode(line: bytes) -> Any:

@@ -10,6 +10,8 @@ has its accepted records recorded, so a re-run sends only what is left.
 from __future__ import annotations
 
 import gc
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,13 +22,15 @@ from crmhub.config import Project
 from crmhub.errors import CrmhubError
 from crmhub.ingest.plugin import PluginFiles, resolve_executable, tail
 from crmhub.publish.errors import PublishFailedError, UnknownTargetError
-from crmhub.publish.ledger import ledger_counts, record_outcomes
+from crmhub.publish.ledger import Outcome, ledger_counts, record_outcomes
 from crmhub.publish.pipe import run_pipe
-from crmhub.publish.results import count_actions, file_size, read_outcomes, read_report
+from crmhub.publish.results import ResultsTail, count_actions, file_size, read_report
 from crmhub.runs import recorded_run
 from crmhub.store import Master
 
 TAP_COMMAND = "tap-crmhub"
+
+log = logging.getLogger(__name__)
 
 
 def target_names(project: Project, requested: Sequence[str]) -> list[str]:
@@ -180,7 +184,9 @@ def publish_one(
                     "dry_run": dry_run,
                 },
             )
-            offset = file_size(files.results)
+            recorder = _Recorder(
+                master, name, run.id, ResultsTail(files.results, file_size(files.results))
+            )
             try:
                 pipe = run_pipe(
                     [*tap_command, "--config", str(tap_config)],
@@ -188,15 +194,17 @@ def publish_one(
                     cwd=project.root,
                     tap_log=tap_log,
                     target_log=target_log,
+                    # the ledger is filled batch by batch while the target runs, not after
+                    while_running=None if dry_run else recorder.record_new,
                 )
             except KeyboardInterrupt:
                 # Interrupted: keep what the target confirmed before it was stopped.
-                _collect(master, name, run.id, files, report, outcome, offset=offset)
+                _collect(master, name, recorder, report, outcome)
                 raise
         finally:
             plugin_files.cleanup()
         outcome.seconds = round(pipe.seconds, 3)
-        _collect(master, name, run.id, files, report, outcome, offset=offset)
+        _collect(master, name, recorder, report, outcome)
         run.counts = {
             "actions": outcome.counts,
             "sent": outcome.sent,
@@ -240,15 +248,57 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class _Recorder:
+    """Records the lines a target appends to its results file into the publish ledger.
+
+    Called while the pipe runs (each batch the target confirmed is in the ledger moments
+    later, and a hub killed half-way keeps it) and once after it. A failed write (the
+    master busy) keeps the lines for the next call; only the last call raises.
+    """
+
+    master: Master
+    target: str
+    run_id: int
+    tail: ResultsTail
+    counts: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    accepted: int = 0
+    failed: int = 0
+    pending: list[Outcome] = field(default_factory=list)
+
+    def record_new(self) -> None:
+        """Record what the target confirmed since the last call (while it still runs)."""
+        try:
+            self._record(final=False)
+        except CrmhubError as exc:
+            log.debug("publish ledger not written yet (retried): %s", exc.message)
+
+    def record_rest(self) -> None:
+        """Record everything left, the target having stopped."""
+        self._record(final=True)
+
+    def _record(self, *, final: bool) -> None:
+        with _collector_paused():
+            lines = self.tail.read(final=final)
+            self.counts.update(o.action for o in lines)
+            self.sent += len(lines)
+            self.pending += lines
+            if not self.pending:
+                return
+            with self.master.session() as s:
+                recorded = record_outcomes(s, self.target, self.pending, self.run_id)
+            self.pending = []
+            self.accepted += recorded["accepted"]
+            self.failed += recorded["failed"]
+
+
 def _collect(
     master: Master,
     name: str,
-    run_id: int,
-    files: TargetFiles,
+    recorder: _Recorder,
     report: Path,
     outcome: PublishOutcome,
-    *,
-    offset: int,
 ) -> None:
     """Fill ``outcome`` from the target's files; outside a dry run, update the ledger."""
     data = read_report(report)
@@ -261,25 +311,23 @@ def _collect(
         with master.session() as s:
             outcome.retry_list = ledger_counts(s, name).get("failed", 0)
         return
-    with _collector_paused():
-        lines, unreadable = read_outcomes(files.results, offset)
-        outcome.counts = count_actions(lines)
-        outcome.sent = len(lines)
-        with master.session() as s:
-            recorded = record_outcomes(s, name, lines, run_id)
-        outcome.accepted = recorded["accepted"]
-        outcome.failed = recorded["failed"]
+    recorder.record_rest()
+    outcome.counts = count_actions([]) | dict(recorder.counts)
+    outcome.sent = recorder.sent
+    outcome.accepted = recorder.accepted
+    outcome.failed = recorder.failed
     with master.session() as s:
         outcome.retry_list = ledger_counts(s, name).get("failed", 0)
     if data is not None:
         outcome.samples = data.get("samples") or {}
-    if not lines and data is None and not unreadable:
+    unreadable = recorder.tail.unreadable
+    if not recorder.sent and data is None and not unreadable:
         outcome.error = (
             f"{name} wrote no results file and no report: the hub cannot tell what it accepted, "
             "so every record is sent again next time (does the target support results_path?)"
         )
     if unreadable:
         outcome.error = (
-            f"{unreadable} unreadable line(s) in {files.results} (cut short by a crash?): "
+            f"{unreadable} unreadable line(s) in {recorder.tail.path} (cut short by a crash?): "
             "those records are sent again next run"
         )

@@ -103,3 +103,58 @@ def test_target_without_results_file_is_reported_not_recorded(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "wrote no results file" in result.output
     assert _ledger(tmp_path / "master.db") == {}
+
+
+# A target that confirms one record, leaves the next line half-written and waits until the
+# hub has recorded the first one in the ledger before it finishes.
+WAITING_TARGET = textwrap.dedent(
+    """
+    import json, sqlite3, sys, time
+    args = sys.argv[1:]
+    config = json.load(open(args[args.index("--config") + 1]))
+    messages = [json.loads(line) for line in sys.stdin]
+    first, second = [
+        m["record"] for m in messages
+        if m["type"] == "RECORD" and m["stream"] == "customers"][:2]
+    def line(record):
+        return json.dumps({
+            "stream": "customers", "key": record["master_id"], "action": "create",
+            "remote_id": "R-" + record["master_id"], "content_hash": record["content_hash"],
+            "error": None, "at": "2026-11-25T10:00:00Z", "object": "contacts",
+            "disposition": "live"})
+    seen = False
+    with open(config["results_path"], "a") as results:
+        results.write(line(first) + "\\n" + line(second)[:25])
+        results.flush()
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with sqlite3.connect(config["master_db"]) as conn:
+                seen = conn.execute(
+                    "SELECT count(*) FROM publish_record WHERE record_key = ?",
+                    (first["master_id"],)).fetchone()[0] == 1
+        results.write(line(second)[25:] + "\\n")
+    sys.stderr.write("waiting-target: first record in the ledger while running: %s\\n" % seen)
+    """
+)
+
+
+def test_ledger_is_recorded_while_the_target_runs(tmp_path: Path) -> None:
+    url = build_master(tmp_path / "master.db")
+    script = tmp_path / "waiting_target.py"
+    script.write_text(WAITING_TARGET)
+    _write_project(
+        tmp_path,
+        url,
+        [sys.executable, str(script)],
+        {"master_db": str(tmp_path / "master.db")},
+    )
+    result = CliRunner().invoke(main, ["-p", str(tmp_path), "publish", "--json"])
+    assert result.exit_code == 0, result.output
+    (outcome,) = json.loads(result.stdout)
+    # the half-written line seen mid-run was neither taken nor counted as unreadable
+    assert outcome["sent"] == 2 and outcome["error"] is None, outcome
+    ledger = _ledger(tmp_path / "master.db")
+    assert {status for status, _ in ledger.values()} == {"accepted"} and len(ledger) == 2
+    (log,) = (tmp_path / ".crmhub" / "logs").glob("run-*-publish-crm.log")
+    assert "first record in the ledger while running: True" in log.read_text()
