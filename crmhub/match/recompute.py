@@ -6,16 +6,16 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from crmhub.errors import ConfigurationError
 from crmhub.match.among import among, among_chunks
 from crmhub.store.models import AuditEvent, GoldenRecord, SourceRecord, Xref
-from crmhub.store.search_keys import refresh_search_keys
+from crmhub.store.search_keys import write_search_keys
 from crmhub.store.types import utcnow
 from crmhub_dedupe.normalize import parse_person_name
 from crmhub_dedupe.survive import SurvivorshipConfig, SurvivorshipConfigError, survive
@@ -84,35 +84,30 @@ def engine_record(row: Any) -> dict[str, Any]:
     return canonical
 
 
-def apply_golden(
-    golden: GoldenRecord,
+def _built(
+    master_id: str,
     members: list[Any],
-    priorities: Mapping[str, int],
-    now: datetime,
-    config: SurvivorshipConfig | None = None,
-) -> bool:
-    """Set a golden record's values from its members; True when anything changed."""
-    rules = config or survivorship_config(priorities)
-    label = golden.master_id
-    overrides = {label: dict(golden.overrides)} if golden.overrides else None
+    overrides: Mapping[str, Any] | None,
+    config: SurvivorshipConfig,
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Golden values, provenance and content hash of one master from its member rows."""
     built = survive(
-        [engine_record(m) for m in members], [label] * len(members), rules, overrides=overrides
-    )[label]
+        [engine_record(m) for m in members],
+        [master_id] * len(members),
+        config,
+        overrides={master_id: dict(overrides)} if overrides else None,
+    )[master_id]
     values = dict(built.values)
     provenance = built.provenance_dicts()
     complete_person_name(values, provenance)
-    digest = content_hash(values)
-    if golden.content_hash == digest and golden.status == "active":
-        return False
-    golden.data = values
-    golden.provenance = provenance
-    golden.kind = values.get("kind")
-    golden.content_hash = digest
-    golden.version = (golden.version or 0) + 1
-    golden.status = "active"
-    golden.merged_into = None
-    golden.updated_at = now
-    return True
+    return values, provenance, content_hash(values)
+
+
+_GOLDEN = cast(Table, GoldenRecord.__table__)
+# Rebuilt and retired golden records are written with one executemany each (SET from the
+# parameters' keys): through the ORM each of ten thousand objects cost attribute events and
+# a unit-of-work entry before the same UPDATE.
+_BY_ID = update(_GOLDEN).where(_GOLDEN.c.id == bindparam("golden_id"))
 
 
 def recompute(
@@ -124,21 +119,35 @@ def recompute(
     run_id: int | None = None,
     config: SurvivorshipConfig | None = None,
 ) -> dict[str, int]:
-    """Recompute the named golden records; one left without members is retired."""
+    """Recompute the named golden records; one left without members is retired.
+
+    Reads and writes the golden rows with Core statements (the caller's pending ORM changes,
+    such as a steward's override or a merged-away master, are flushed first), then expires
+    the session's copies of the rows it wrote, so an object the caller holds reloads them.
+    """
     ids = sorted(set(master_ids))
+    session.flush()
     members = member_rows(session, ids)
     counts = {"updated": 0, "retired": 0, "unchanged": 0}
     now = utcnow()
     rules = config or survivorship_config(priorities)
-    goldens: dict[str, GoldenRecord] = {}
+    goldens: dict[str, Any] = {}
     for chunk in among_chunks(session, ids):
         goldens.update(
             (g.master_id, g)
-            for g in session.scalars(
-                select(GoldenRecord).where(among(session, GoldenRecord.master_id, chunk))
+            for g in session.execute(
+                select(
+                    GoldenRecord.id,
+                    GoldenRecord.master_id,
+                    GoldenRecord.overrides,
+                    GoldenRecord.content_hash,
+                    GoldenRecord.version,
+                    GoldenRecord.status,
+                ).where(among(session, GoldenRecord.master_id, chunk))
             )
         )
-    changed: list[GoldenRecord] = []
+    rebuilt: list[dict[str, Any]] = []
+    retired: list[dict[str, Any]] = []
     for master_id in ids:
         golden = goldens.get(master_id)
         if golden is None:
@@ -146,9 +155,14 @@ def recompute(
         rows = members.get(master_id, [])
         if not rows:
             if golden.status == "active":
-                golden.status = "retired"
-                golden.version += 1
-                golden.updated_at = now
+                retired.append(
+                    {
+                        "golden_id": golden.id,
+                        "status": "retired",
+                        "version": golden.version + 1,
+                        "updated_at": now,
+                    }
+                )
                 counts["retired"] += 1
                 session.add(
                     AuditEvent(
@@ -161,12 +175,32 @@ def recompute(
                     )
                 )
             continue
-        if apply_golden(golden, rows, priorities, now, rules):
-            counts["updated"] += 1
-            changed.append(golden)
-        else:
+        values, provenance, digest = _built(master_id, rows, golden.overrides, rules)
+        if golden.content_hash == digest and golden.status == "active":
             counts["unchanged"] += 1
-    refresh_search_keys(session, changed)
+            continue
+        counts["updated"] += 1
+        rebuilt.append(
+            {
+                "golden_id": golden.id,
+                "data": values,
+                "provenance": provenance,
+                "kind": values.get("kind"),
+                "content_hash": digest,
+                "version": (golden.version or 0) + 1,
+                "status": "active",
+                "merged_into": None,
+                "updated_at": now,
+            }
+        )
+    for params in (rebuilt, retired):
+        for start in range(0, len(params), 5000):
+            session.execute(_BY_ID, params[start : start + 5000])
+    written = {p["golden_id"] for p in rebuilt} | {p["golden_id"] for p in retired}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, GoldenRecord) and obj.id in written:
+            session.expire(obj)
+    write_search_keys(session, [(p["golden_id"], p["data"]) for p in rebuilt])
     return counts
 
 

@@ -19,7 +19,7 @@ calls it), :func:`fill_search_keys` builds them for a whole master (migration 00
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -125,19 +125,28 @@ def _rows(pairs: Iterable[tuple[int, Mapping[str, Any] | None]]) -> Iterator[dic
 def refresh_search_keys(session: Session, goldens: Iterable[GoldenRecord]) -> int:
     """Rewrite the search keys of ``goldens`` from their current values; return keys written.
 
-    Call it wherever golden values are written. Merged or retired masters keep their keys
-    (a search shows active masters only, and an undo brings them back unchanged).
+    Call it wherever golden values are written through the ORM (recompute, which writes
+    through Core, calls :func:`write_search_keys`). Merged or retired masters keep their
+    keys (a search shows active masters only, and an undo brings them back unchanged).
     """
     chosen = [g for g in goldens]
     if not chosen:
         return 0
     session.flush()  # new golden records get their ids
-    ids = [g.id for g in chosen]
+    return write_search_keys(session, [(g.id, g.data) for g in chosen])
+
+
+def write_search_keys(
+    session: Session, goldens: Sequence[tuple[int, Mapping[str, Any] | None]]
+) -> int:
+    """Replace the search keys of the golden records given as (id, values); return keys
+    written."""
+    ids = [golden_id for golden_id, _ in goldens]
     for start in range(0, len(ids), 500):
         session.execute(
             delete(GoldenSearchKey).where(GoldenSearchKey.golden_id.in_(ids[start : start + 500]))
         )
-    rows = list(_rows((g.id, g.data) for g in chosen))
+    rows = list(_rows(goldens))
     # Core, not the ORM's bulk insert: a match run writes millions of keys, and the ORM
     # path costs more per row than building the keys.
     connection = session.connection()
