@@ -35,6 +35,7 @@ from crmhub.errors import (
     TapFailedError,
     UnknownSourceError,
 )
+from crmhub.heap import reuse_freed_memory
 from crmhub.ingest.plugin import (
     PluginFiles,
     discover,
@@ -346,6 +347,7 @@ class SourceIngest:
         line_number = 0
         loads = orjson.loads
         batch = self.batch_size
+        reuse_freed_memory()
         # Every record is a few fresh dicts and lists and none forms a cycle; left on, the
         # collector would walk the buffered batches over and over. It runs once per batch
         # instead (flush), over what was created since the start only (freeze), to free the

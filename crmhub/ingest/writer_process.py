@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 
+from crmhub.heap import reuse_freed_memory
 from crmhub.ingest.writer import portable, read_frame, write_frame, write_item
 from crmhub.store import Master
 
@@ -28,6 +29,7 @@ def main() -> None:
     def answer(kind: str, value: object) -> None:
         write_frame(answers, pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL))
 
+    reuse_freed_memory()
     # Items are lists of strings: nothing for the collector to find while one is written.
     # It runs after each item instead, over what is newer than the start-up (freeze), to
     # free the cycles a database session leaves behind (they hold the batch's rows).
