@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Insert, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from crmhub.match.among import among, among_chunks
 from crmhub.publish.records import LedgerEntry
 from crmhub.store.models import PublishRecord
 from crmhub.store.types import utcnow
@@ -60,18 +61,27 @@ def record_outcomes(
     for outcome in outcomes:
         latest[(outcome.stream, outcome.key)] = outcome
     existing: dict[tuple[str, str], tuple[int, str, int, str | None]] = {}
-    streams = {stream for stream, _ in latest}
-    for stream in streams:
-        for row_id, key, status, attempts, remote in s.execute(
-            select(
-                PublishRecord.id,
-                PublishRecord.record_key,
-                PublishRecord.status,
-                PublishRecord.attempts,
-                PublishRecord.remote_id,
-            ).where(PublishRecord.target == target, PublishRecord.stream == stream)
-        ):
-            existing[(stream, key)] = (row_id, status, attempts, remote)
+    keys: dict[str, list[str]] = {}
+    for stream, key in latest:
+        keys.setdefault(stream, []).append(key)
+    for stream, stream_keys in keys.items():
+        # only this batch's keys: the hub records a run batch by batch, and reading the
+        # target's whole ledger for each batch grew with the square of the run
+        for chunk in among_chunks(s, stream_keys):
+            for row_id, key, status, attempts, remote in s.execute(
+                select(
+                    PublishRecord.id,
+                    PublishRecord.record_key,
+                    PublishRecord.status,
+                    PublishRecord.attempts,
+                    PublishRecord.remote_id,
+                ).where(
+                    PublishRecord.target == target,
+                    PublishRecord.stream == stream,
+                    among(s, PublishRecord.record_key, chunk),
+                )
+            ):
+                existing[(stream, key)] = (row_id, status, attempts, remote)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     counts = {ACCEPTED: 0, FAILED: 0}
