@@ -71,23 +71,6 @@ def _country_code_checks(country_code: int) -> tuple[tuple[_TypeCheck, list[_Typ
     return tuple(out)
 
 
-def _is_valid_national(country_code: int, national: str) -> bool:
-    """Same answer as ``phonenumbers.is_valid_number`` for the plain cases (see tests).
-
-    Like the library: the region's general pattern must match, and one number type.
-    """
-    length = len(national)
-    for (general_lengths, general), types in _country_code_checks(country_code):
-        if general_lengths and length not in general_lengths:
-            continue
-        for lengths, pattern in types:
-            if length in lengths and pattern.fullmatch(national) is not None:
-                if general.fullmatch(national) is not None:
-                    return True
-                break
-    return False
-
-
 @functools.cache
 def _national_prefix(country_code: int) -> str | None:
     """The trunk prefix when stripping it is all phonenumbers does, else None."""
@@ -118,57 +101,101 @@ _COUNTRY_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_RE
 
 def _fast(raw: str, region: str | None) -> str | None:
     """E.164 when the plain-case rules confirm a valid number, else None (undecided)."""
-    return _fast_many([raw], [region])[0]
+    return _many([raw], [region], with_library=False)[0]
 
 
-def _fast_many(raws: Sequence[str], regions: Sequence[str | None]) -> list[str | None]:
-    """The fast path over aligned lists: E.164, or None where the library must decide."""
+def _many(
+    raws: Sequence[object], regions: Sequence[str | None], *, with_library: bool
+) -> list[str | None]:
+    """The fast path over aligned lists; where it cannot confirm a valid number, the library
+    (``with_library``) or None. One loop: this runs once per distinct (number, region) pair,
+    about a million times for a million customers."""
     out: list[str | None] = []
     append = out.append
-    infos: dict[str | None, tuple[int, bool] | None] = {}
+    # region as given -> (upper-case region or None, (country code, "00" prefix) or None)
+    infos: dict[object, tuple[str | None, tuple[int, bool] | None]] = {}
     cleaned: dict[tuple[str, str | None], str | None] = {}
     codes = _COUNTRY_CODES
-    for raw, region in zip(raws, regions, strict=True):
-        if region not in infos:
-            infos[region] = _region_info(region) if region else None
-        info = infos[region]
-        # chained replace is several times faster than str.translate or re.sub here
-        text = raw.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-        text = text.replace(".", "").replace("/", "")
-        # "06-1234 5678" and "(06) 12345678" clean to the same text: check it once
-        if (text, region) in cleaned:
-            append(cleaned[(text, region)])
-            continue
-        result = None
-        if text[:1] == "+":
-            digits, international = text[1:], True
-        elif text[:2] == "00" and (info is None or info[1]):
-            # "00" is the international prefix of most of the world; without any region
-            # it is the only reading that can give a number (phonenumbers would give up)
-            digits, international = text[2:], True
+    prefixes: dict[int, str | None] = {}
+    checks: dict[int, tuple[tuple[_TypeCheck, list[_TypeCheck]], ...]] = {}
+    slow = _slow
+    str_type = str
+    for raw, given_region in zip(raws, regions, strict=True):
+        if type(raw) is str_type:
+            text = raw
+        elif isinstance(raw, int | str) and not isinstance(raw, bool):
+            text = str(raw)
         else:
-            digits, international = text, False
-        if digits.isdigit() and digits.isascii():
-            code = 0
-            national = ""
-            if international:
-                if digits[:1] in codes:
-                    code, national = int(digits[:1]), digits[1:]
-                elif digits[:2] in codes:
-                    code, national = int(digits[:2]), digits[2:]
-                elif digits[:3] in codes:
-                    code, national = int(digits[:3]), digits[3:]
-            elif info is not None:
-                code, national = info[0], digits
-            if code:
-                prefix = _national_prefix(code)
-                if prefix and national.startswith(prefix):
-                    national = national[len(prefix) :]
-                if _is_valid_national(code, national):
-                    result = f"+{code}{national}"
-        cleaned[(text, region)] = result
+            append(None)
+            continue
+        if len(text) > _MAX_RAW_LENGTH or not text.strip():
+            append(None)
+            continue
+        if given_region not in infos:
+            key = given_region.upper() if isinstance(given_region, str) and given_region else None
+            infos[given_region] = (key, _region_info(key) if key else None)
+        region, info = infos[given_region]
+        # chained replace is several times faster than str.translate or re.sub here
+        plain = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+        plain = plain.replace(".", "").replace("/", "")
+        # "06-1234 5678" and "(06) 12345678" clean to the same text: check it once
+        seen = (plain, region)
+        if seen in cleaned:
+            result = cleaned[seen]
+        else:
+            result = None
+            if plain[:1] == "+":
+                digits, international = plain[1:], True
+            elif plain[:2] == "00" and (info is None or info[1]):
+                # "00" is the international prefix of most of the world; without any region
+                # it is the only reading that can give a number (phonenumbers would give up)
+                digits, international = plain[2:], True
+            else:
+                digits, international = plain, False
+            if digits.isdigit() and digits.isascii():
+                code = 0
+                national = ""
+                if international:
+                    if digits[:1] in codes:
+                        code, national = int(digits[:1]), digits[1:]
+                    elif digits[:2] in codes:
+                        code, national = int(digits[:2]), digits[2:]
+                    elif digits[:3] in codes:
+                        code, national = int(digits[:3]), digits[3:]
+                elif info is not None:
+                    code, national = info[0], digits
+                if code:
+                    if code not in prefixes:
+                        prefixes[code] = _national_prefix(code)
+                        checks[code] = _country_code_checks(code)
+                    prefix = prefixes[code]
+                    if prefix and national.startswith(prefix):
+                        national = national[len(prefix) :]
+                    if _valid_national(checks[code], national):
+                        result = f"+{code}{national}"
+            cleaned[seen] = result
+        if result is None and with_library:
+            result = slow(text, region)
         append(result)
     return out
+
+
+def _valid_national(checks: tuple[tuple[_TypeCheck, list[_TypeCheck]], ...], national: str) -> bool:
+    """Same answer as ``phonenumbers.is_valid_number`` for the plain cases (see tests).
+
+    ``checks``: :func:`_country_code_checks` of the number's country code. Like the
+    library: the region's general pattern must match, and one number type.
+    """
+    length = len(national)
+    for (general_lengths, general), types in checks:
+        if general_lengths and length not in general_lengths:
+            continue
+        for lengths, pattern in types:
+            if length in lengths and pattern.fullmatch(national) is not None:
+                if general.fullmatch(national) is not None:
+                    return True
+                break
+    return False
 
 
 def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> list[str | None]:
@@ -176,22 +203,7 @@ def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> l
 
     The frame builder calls this once per batch with the distinct (number, region) pairs.
     """
-    texts: list[str] = []
-    keys: list[str | None] = []
-    positions: list[int] = []
-    for index, (raw, region) in enumerate(zip(raws, regions, strict=True)):
-        if isinstance(raw, int | str) and not isinstance(raw, bool):
-            text = str(raw)
-            if text.strip() and len(text) <= _MAX_RAW_LENGTH:
-                texts.append(text)
-                keys.append(region.upper() if isinstance(region, str) and region else None)
-                positions.append(index)
-    out: list[str | None] = [None] * len(raws)
-    for index, text, region, result in zip(
-        positions, texts, keys, _fast_many(texts, keys), strict=True
-    ):
-        out[index] = result if result is not None else _slow(text, region)
-    return out
+    return _many(raws, regions, with_library=True)
 
 
 @functools.lru_cache(maxsize=262144)

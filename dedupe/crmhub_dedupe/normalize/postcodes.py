@@ -12,12 +12,13 @@ import functools
 import re
 import unicodedata
 
-from crmhub_dedupe.normalize._reference import read_table
+from crmhub_dedupe.normalize._reference import null_tokens, read_table
 from crmhub_dedupe.normalize.text import fold
 
 _SEPARATORS_RE = re.compile(r"[\s\-.]+")
 _COUNTRY_PREFIX_RE = re.compile(r"^[A-Z]{1,3}\s*-\s*(?=\d)")
 _GENERIC_RE = re.compile(r"[A-Z0-9]{2,10}")
+_ASCII_DIGIT_RE = re.compile(r"[0-9]")
 
 
 @functools.cache
@@ -29,11 +30,21 @@ def _formats() -> dict[str, tuple[re.Pattern[str] | None, int]]:
     return table
 
 
+@functools.cache
+def _digit_means_a_value() -> bool:
+    """True when no null token has a digit: then text with an ASCII digit always folds to a key."""
+    return not any(_ASCII_DIGIT_RE.search(token) for token in null_tokens())
+
+
 @functools.lru_cache(maxsize=262144)
 def postcode_check(raw: str, country: str | None) -> tuple[str | None, bool]:
     """(compact postal code or None when empty, whether it fits the country's format)."""
     text = unicodedata.normalize("NFKC", raw).strip().upper()
-    if not text or fold(text) is None:  # empty, punctuation only, or "n/a"-like
+    if not text:
+        return None, True
+    # empty, punctuation only, or "n/a"-like (folding is the costly part: skipped for the
+    # usual code with a digit, which folding keeps and no null token has)
+    if not (_ASCII_DIGIT_RE.search(text) and _digit_means_a_value()) and fold(text) is None:
         return None, True
     # a country prefix written before the code: "NL-1234 AB", "D-10115", "CH-8001"
     text = _COUNTRY_PREFIX_RE.sub("", text)
