@@ -40,7 +40,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What happened to one record in the CRM."""
 
@@ -72,7 +72,7 @@ class Outcome:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class LedgerEntry:
     """The last accepted push of one record, read back from earlier results."""
 

@@ -17,13 +17,16 @@ class CRMSink(BatchSink):
         self._crm_target = target
         #: arrival number of the oldest record not yet pushed (None: nothing pending)
         self.first_pending_seq: int | None = None
+        self._max_size: int | None = None
         super().__init__(target, *args, **kwargs)
 
     @property
     def max_size(self) -> int:
         """Records per drain: the configured batch size, else the profile's default."""
-        engine = self._crm_target.engine
-        return engine.settings.batch_size or engine.profile.default_batch_size
+        if self._max_size is None:
+            engine = self._crm_target.engine
+            self._max_size = engine.settings.batch_size or engine.profile.default_batch_size
+        return self._max_size
 
     def _parse_timestamps_in_record(
         self, record: dict[str, Any], schema: dict[str, Any], treatment: Any

@@ -187,11 +187,13 @@ class TargetCRM(Target):
         # the common case: the SDK's steps without its per-record copies and checks that
         # cannot fail here (validation stays on when validate_records is set)
         sink._remove_sdc_metadata_from_record(record)
-        sink._validate_and_parse(record)
+        if sink._validator is not None:
+            # without a validator this only parsed timestamps, which CRMSink leaves as text
+            sink._validate_and_parse(record)
         sink._singer_validate_message(record)
         sink.tally_record_read()
         sink.process_record(record, sink._get_context(record))
-        if sink.is_full:
+        if sink.current_size >= sink.max_size:
             self.drain_one(sink)
         self._handle_max_record_age()
 

@@ -25,7 +25,7 @@ def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
 _DISPOSITIONS = {"upsert": "live", "merge": "merged"}
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkItem:
     """One record on its way to the CRM: what to do, where, with which payload."""
 
@@ -77,7 +77,7 @@ class WorkItem:
             return {}
 
 
-@dataclass
+@dataclass(slots=True)
 class ParentRef:
     """Where a customer lives in the CRM."""
 
