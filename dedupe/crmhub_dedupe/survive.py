@@ -239,6 +239,12 @@ class GoldenRecord:
     chosen_from: dict[str, str]
     rules: dict[str, str]
     members: tuple[Mapping[str, Any], ...] = field(repr=False)
+    # Per union field built with the default value keys: the merged list and, per value,
+    # the positions in ``members`` of the records holding it. The union pass keys every
+    # member item anyway; keeping who held which key spares provenance a second keying.
+    union_holders: dict[str, tuple[list[Any], list[list[int]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def provenance(self) -> dict[str, FieldProvenance]:
         """Per field: the rule, the chosen value(s) with their record, all candidates."""
@@ -282,7 +288,14 @@ class GoldenRecord:
                 if m.get(name) not in _EMPTY
             ]
             rule = self.rules.get(name, "")
-            if rule == "union":
+            held = self.union_holders.get(name) if rule == "union" else None
+            if held is not None and held[0] is value:
+                chosen = [
+                    {"value": v, "record_id": tagged[i][1], "source": tagged[i][2]}
+                    for v, positions in zip(value, held[1], strict=True)
+                    for i in positions
+                ]
+            elif rule == "union":
                 chosen = [v.to_dict() for v in _union_provenance(value, name, members)]
             else:
                 chosen_rid = self.chosen_from.get(name, "")
@@ -415,6 +428,8 @@ def _survive_members(
     values: dict[str, Any] = {}
     chosen: dict[str, str] = {}
     rules: dict[str, str] = {}
+    holders: dict[str, tuple[list[Any], list[list[int]]]] = {}
+    position = {id(m): i for i, m in enumerate(members)}
     done: set[str] = set()
     for group, group_fields in config.groups.items():
         present = [f for f in group_fields if f in names]
@@ -434,7 +449,14 @@ def _survive_members(
         rule = config.rule_for(name)
         rules[name] = rule
         if rule == "union":
-            merged = _union(name, by_recent, keys)
+            if len(position) == len(members) and keys.get(name, _text_key) is _DEFAULT_KEYS.get(
+                name, _text_key
+            ):
+                held: dict[str, list[int]] = {}
+                merged = _union(name, by_recent, keys, position, held)
+                holders[name] = (merged, [sorted(held[k]) for k in held])
+            else:
+                merged = _union(name, by_recent, keys)
             if merged:
                 values[name] = merged
             continue
@@ -456,7 +478,7 @@ def _survive_members(
         chosen[name] = "steward"
         rules[name] = "steward"
     record_ids = tuple(str(m.get("record_id")) for m in members)
-    return GoldenRecord(label, record_ids, values, chosen, rules, tuple(members))
+    return GoldenRecord(label, record_ids, values, chosen, rules, tuple(members), holders)
 
 
 def _pick_record(
@@ -500,7 +522,15 @@ def _has_any(m: Mapping[str, Any], fields: list[str]) -> bool:
     return any(m.get(f) not in _EMPTY for f in fields)
 
 
-def _union(name: str, members: list[Mapping[str, Any]], keys: Mapping[str, ValueKey]) -> list[Any]:
+def _union(
+    name: str,
+    members: list[Mapping[str, Any]],
+    keys: Mapping[str, ValueKey],
+    position: Mapping[int, int] | None = None,
+    holders: dict[str, list[int]] | None = None,
+) -> list[Any]:
+    """Distinct values of ``name`` over ``members``; with ``position`` (id of a member ->
+    its position) and ``holders``, also fills key -> positions of the members holding it."""
     key_of = keys.get(name, _text_key)
     best: dict[str, Any] = {}
     for m in members:
@@ -511,6 +541,11 @@ def _union(name: str, members: list[Mapping[str, Any]], keys: Mapping[str, Value
             k = key_of(item, m)
             if k is None:
                 continue
+            if holders is not None and position is not None:
+                held = holders.setdefault(k, [])
+                at = position[id(m)]
+                if not held or held[-1] != at:
+                    held.append(at)
             if k not in best:
                 best[k] = item  # dicts keep insertion order: most recent member first
             elif _completeness(item) > _completeness(best[k]):  # the fuller spelling wins

@@ -90,3 +90,50 @@ def test_union_chosen_lists_every_member_holding_each_value_in_order() -> None:
             assert [(c["value"], c["record_id"], c["source"]) for c in chosen] == expected
             checked += 1
     assert checked > 100
+
+
+def test_union_provenance_of_addresses_repeats_and_custom_keys() -> None:
+    """Union fields of every kind (address dicts, repeated items within one record, tags,
+    a field with its own value key, a shared member object) give the provenance a plain
+    scan of the members gives."""
+    rng = random.Random(23)
+    streets = ["Dorpsstraat 1", "Dorpsstr. 1", "Hauptstraße 5", "Hauptstrasse 5", "MG Road 12"]
+    records: list[dict[str, Any]] = []
+    labels: list[str] = []
+    for c in range(150):
+        for i in range(rng.choice([2, 3, 4])):
+            addresses = [
+                {
+                    "street": rng.choice(streets),
+                    "postal_code": rng.choice(["1234 AB", "1234ab", "10115", ""]),
+                    "city": rng.choice(["Amsterdam", "Berlin", "मुंबई"]),
+                }
+                for _ in range(rng.choice([0, 1, 2]))
+            ]
+            tags = rng.sample(["vip", "VIP", " vip", "b2b", "B2B"], rng.choice([0, 1, 3]))
+            records.append(
+                {
+                    "record_id": f"a{c}-{i}",
+                    "source": rng.choice(["crm", "erp", "webshop"]),
+                    "updated_at": f"202{rng.randint(0, 4)}-01-01T00:00:00Z",
+                    "addresses": addresses,
+                    "tags": tags,
+                    "phones": ["+31 6 1234 5678", "06-12345678"] if rng.random() < 0.3 else [],
+                    "tax_ids": rng.sample(["NL123456789B01", "nl 1234 56789 b01", "DE123"], 2),
+                }
+            )
+            labels.append(f"a{c}")
+    shared = {"record_id": "s", "source": "crm", "tags": ["x", "X"]}
+    records += [shared, shared]
+    labels += ["s", "s"]
+    plain = survive(records, labels, DEFAULT_SURVIVORSHIP)
+    own = survive(
+        records,
+        labels,
+        DEFAULT_SURVIVORSHIP,
+        value_keys={"tags": lambda value, _rec: str(value).strip()[:1] or None},
+    )
+    for built in (plain, own):
+        for golden in built.values():
+            assert golden.provenance_dicts() == _as_json(golden), golden.cluster_id
+    assert any(len(g.values.get("addresses", [])) > 1 for g in plain.values())
