@@ -33,7 +33,7 @@ def _enc_hook(value: Any) -> Any:
 # Records are written in chunks of this size: with PYTHONUNBUFFERED (common in containers
 # and orchestrators) every write would otherwise be a system call.
 _CHUNK = 256 * 1024
-_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
 
 
 class FastSingerWriter(GenericSingerWriter[bytes, Message]):
@@ -64,8 +64,8 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
                 payload["version"] = message.version
             if message.time_extracted is not None:
                 payload["time_extracted"] = message.time_extracted
-            return _ENCODER.encode(payload)
-        return _ENCODER.encode(message.to_dict())
+            return ENCODER.encode(payload)
+        return ENCODER.encode(message.to_dict())
 
     def write_record(self, stream: str, record: dict[str, Any], time_extracted: str) -> None:
         """Write a RECORD message without building a message object first."""
@@ -83,12 +83,12 @@ class FastSingerWriter(GenericSingerWriter[bytes, Message]):
         key = (stream, time_extracted)
         if key != self._framing_key:
             self._framing_key = key
-            self._prefix = b'{"type":"RECORD","stream":' + _ENCODER.encode(stream) + b',"record":'
-            self._suffix = b',"time_extracted":' + _ENCODER.encode(time_extracted) + b"}"
+            self._prefix = b'{"type":"RECORD","stream":' + ENCODER.encode(stream) + b',"record":'
+            self._suffix = b',"time_extracted":' + ENCODER.encode(time_extracted) + b"}"
             self._between = self._suffix + b"\n" + self._prefix
         # Each line break becomes "suffix, line break, prefix": the last one leaves a prefix
         # too many at the end, cut off by the view instead of copying again.
-        data = _ENCODER.encode_lines(records).replace(b"\n", self._between)
+        data = ENCODER.encode_lines(records).replace(b"\n", self._between)
         pending = self._pending
         pending += self._prefix
         pending += memoryview(data)[: len(data) - len(self._prefix)]

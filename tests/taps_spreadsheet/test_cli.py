@@ -172,6 +172,62 @@ def test_batch_messages(tmp_path: Path) -> None:
     assert [r["klantnummer"] for r in records] == [1, 2, 3, 4]
 
 
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_files_hold_the_records_of_record_mode(tmp_path: Path, compression: str) -> None:
+    """BATCH files as configured (plain or gzip), the same records as RECORD messages, a
+    STATE with the file's bookmark after them, and nothing again once the file is unchanged."""
+    rows = [english_text_row(r) for r in ROWS] * 700  # several batch files
+    for number, row in enumerate(rows[1:], 1):
+        row[0] = str(number)
+    path = write_text(tmp_path / "klanten.csv", rows, delimiter=",", encoding="utf-8")
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    plain = {"files": [{"path": str(path)}]}
+    batched = {
+        **plain,
+        "batch_config": {
+            "encoding": {"format": "jsonl", "compression": compression},
+            "storage": {"root": batches.as_uri(), "prefix": "k-"},
+            "batch_size": 1000,
+        },
+    }
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(plain))
+    expected = [
+        m["record"] for m in messages(run("--config", str(config)).stdout) if m["type"] == "RECORD"
+    ]
+    config.write_text(json.dumps(batched))
+    result = run("--config", str(config))
+    assert result.exit_code == 0, result.output
+    sent = messages(result.stdout)
+    assert not [m for m in sent if m["type"] == "RECORD"]
+    batch = [m for m in sent if m["type"] == "BATCH"]
+    assert len(batch) >= 2
+    assert all(m["encoding"] == {"format": "jsonl", "compression": compression} for m in batch)
+    records: list[dict[str, Any]] = []
+    sizes = []
+    for message in batch:
+        for uri in message["manifest"]:
+            file = Path(uri.removeprefix("file://"))
+            assert file.name.startswith("k-")
+            assert file.name.endswith(".jsonl.gz" if compression == "gzip" else ".jsonl")
+            data = file.read_bytes()
+            records += [
+                json.loads(line)
+                for line in (gzip.decompress(data) if compression == "gzip" else data).splitlines()
+            ]
+            sizes.append(len(records) - sum(sizes))
+    assert records == expected
+    assert set(sizes[:-1]) == {1000} and 0 < sizes[-1] <= 1000, sizes
+    state = [m["value"] for m in sent if m["type"] == "STATE"][-1]
+    assert sent.index(batch[-1]) < len(sent) - 1, "a STATE follows the last BATCH"
+    state_path = tmp_path / "state.json"
+    state_path.write_text(json.dumps(state))
+    again = run("--config", str(config), "--state", str(state_path))
+    assert again.exit_code == 0, again.output
+    assert not [m for m in messages(again.stdout) if m["type"] in ("BATCH", "RECORD")]
+
+
 def test_config_error_is_one_line_naming_every_problem(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
