@@ -341,8 +341,10 @@ class _Builder:
         s = self.raw.scalars
         raw = s["birth_date"]
         birth = _map(raw, normalize_birth_date)
-        meaningful = _present(_map(raw, lambda v: fold(v) if isinstance(v, str) else v))
-        bad = np.flatnonzero(meaningful & ~_present(birth))
+        failed = np.flatnonzero(_present(raw) & ~_present(birth))
+        # a value that folds to nothing ("", "-", "n/a") is missing, not invalid
+        meaningful = _present(_map(raw[failed], lambda v: fold(v) if isinstance(v, str) else v))
+        bad = failed[meaningful]
         self.issue(
             bad,
             "birth_date",
