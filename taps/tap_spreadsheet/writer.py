@@ -11,13 +11,18 @@ held back in a buffer of a few hundred kilobytes and written out before any othe
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import sys
+import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers._batch import BatchConfig
 
 
 def _enc_hook(value: Any) -> Any:
@@ -114,3 +119,40 @@ def _write(data: bytes | bytearray, *, flush: bool) -> None:
         stream.write(bytes(data).decode("utf-8"))
         if flush:
             stream.flush()
+
+
+# Batch files are written once and read once, by the target, soon after: gzip's fastest
+# level keeps them about as small as the default while costing a fraction of its CPU.
+_GZIP_LEVEL = 1
+
+
+class BatchFiles:
+    """The JSONL batch files of one stream's sync: plain or gzip, as the config says.
+
+    The SDK's own batcher serializes record by record and always gzips, whatever the
+    configured compression; here a chunk of records is encoded in one call, as for RECORD
+    messages, and the files are named for what they hold (``.jsonl`` or ``.jsonl.gz``).
+    """
+
+    def __init__(self, config: BatchConfig, name: str) -> None:
+        self.storage = config.storage
+        self.compress = config.encoding.compression == "gzip"
+        self.name = f"{self.storage.prefix or ''}{name}-{uuid.uuid4()}"
+        self.number = 0
+
+    @staticmethod
+    def encode(records: list[Any]) -> bytes:
+        """JSON lines of records (dicts or msgspec structs)."""
+        return ENCODER.encode_lines(records)
+
+    def write(self, parts: list[bytes]) -> list[str]:
+        """Write encoded lines into the next file; its manifest (one URL)."""
+        self.number += 1
+        filename = f"{self.name}-{self.number}.jsonl" + (".gz" if self.compress else "")
+        with self.storage.open(filename, "wb") as handle:
+            if self.compress:
+                with gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=_GZIP_LEVEL) as packed:
+                    packed.writelines(parts)
+            else:
+                handle.writelines(parts)
+        return [self.storage.get_url(filename)]

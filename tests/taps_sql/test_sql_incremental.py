@@ -257,3 +257,48 @@ def test_rowversion_like_binary_replication_key(sqlite_url: str) -> None:
         conn.execute(table.update().where(table.c.id == 4).values(rv=(5000).to_bytes(8, "big")))
     engine.dispose()
     assert ids(run_in_process(cfg, state=first.last_state).records("tickets")) == [4]
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_files_and_resuming_from_each_state_after_them(
+    tmp_path: Path, sqlite_url: str, compression: str
+) -> None:
+    """BATCH mode: files of batch_size records; each STATE after a BATCH resumes exactly."""
+    import gzip
+
+    all_ids = make_events(sqlite_url, tied=120)
+    batched = config(
+        sqlite_url,
+        chunk_size=7,
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": compression},
+            "storage": {"root": tmp_path.as_uri()},
+            "batch_size": 25,
+        },
+    )
+    plain = run_in_process(config(sqlite_url, chunk_size=7)).records("customer_events")
+    run = run_in_process(batched)
+    assert not run.records("customer_events")
+    sent: list[int] = []
+    resumed_from = 0
+    for message in run.lines:
+        if message["type"] == "BATCH":
+            assert message["encoding"]["compression"] == compression
+            (uri,) = message["manifest"]
+            data = Path(uri.removeprefix("file://")).read_bytes()
+            lines = (gzip.decompress(data) if compression == "gzip" else data).splitlines()
+            assert len(lines) == 25 or len(sent) + len(lines) == len(all_ids)
+            sent += [int(json.loads(line)["id"]) for line in lines]
+        elif message["type"] == "STATE" and sent:
+            rest = ids(
+                run_in_process(config(sqlite_url), state=message["value"]).records(
+                    "customer_events"
+                )
+            )
+            assert sorted(sent + rest) == all_ids, f"resuming after {len(sent)} records"
+            resumed_from += 1
+    assert sent == ids(plain)
+    kinds = [m["type"] for m in run.lines]
+    batches = [i for i, kind in enumerate(kinds) if kind == "BATCH"]
+    assert len(batches) == 6 and all(kinds[i + 1] == "STATE" for i in batches)
+    assert resumed_from >= len(batches)
