@@ -54,9 +54,6 @@ class Engine:
 
     # -- building work items -------------------------------------------------------------
 
-    def _key(self, stream: str, record: dict[str, Any]) -> str:
-        return str(record.get("master_id" if stream == "customers" else "record_id") or "")
-
     def _intent(self, stream: str, record: dict[str, Any]) -> str | None:
         if stream == "customers":
             if record.get("merged_into"):
@@ -81,8 +78,17 @@ class Engine:
         items: list[WorkItem] = []
         done: list[Outcome] = []
         fields: dict[str, str | None] = {}
+        # looked up once per batch, not per record
+        profile = self.profile
+        remote_ids = profile.remote_ids
+        kind_alias = profile.kind_alias
+        entries = self.ledger.entries
+        dry_run = self.settings.dry_run
+        key_field = "master_id" if stream == "customers" else "record_id"
+        parent_field = "organization_master_id" if stream == "customers" else "master_id"
+        only = next(iter(sm.objects.values())) if sm is not None and len(sm.objects) == 1 else None
         for seq, rec in records:
-            key = self._key(stream, rec)
+            key = str(rec.get(key_field) or "")
             chash = rec.get("content_hash")
             if sm is None:
                 done.append(
@@ -92,7 +98,7 @@ class Engine:
                         "error",
                         rec.get("remote_id"),
                         chash,
-                        f"profile {self.profile.name} has no mapping for stream {stream!r} in "
+                        f"profile {profile.name} has no mapping for stream {stream!r} in "
                         f"{self.mapping.path}; add one (the record is kept for the next run)",
                         seq=seq,
                     )
@@ -106,38 +112,32 @@ class Engine:
                         "error",
                         None,
                         chash,
-                        f"record in stream {stream} has no "
-                        f"{'master_id' if stream == 'customers' else 'record_id'}; "
-                        "the hub must send one",
+                        f"record in stream {stream} has no {key_field}; the hub must send one",
                         seq=seq,
                     )
                 )
                 continue
             intent = self._intent(stream, rec)
-            entry = self.ledger.get(stream, key)
+            entry = entries.get((stream, key))
             remote = rec.get("remote_id") or (entry.remote_id if entry else None)
-            if not self.profile.remote_ids and entry is not None:
+            if not remote_ids and entry is not None:
                 remote = key  # the key is the id in files and SQL tables
             try:
-                om = sm.for_record(rec, self.profile.kind_alias)
+                om = only if only is not None else sm.for_record(rec, kind_alias)
             except RecordError as exc:
                 done.append(Outcome(stream, key, "error", remote, chash, str(exc), seq=seq))
                 fields[key] = exc.field
                 continue
             item = WorkItem(
-                stream=stream,
-                key=key,
-                record=rec,
-                intent=intent or "upsert",
-                om=om,
+                stream,
+                key,
+                rec,
+                intent or "upsert",
+                om,
                 remote_id=str(remote) if remote else None,
                 content_hash=chash,
                 seq=seq,
-                parent_key=(
-                    rec.get("organization_master_id")
-                    if stream == "customers"
-                    else rec.get("master_id")
-                ),
+                parent_key=rec.get(parent_field),
                 survivor_key=rec.get("merged_into"),
             )
             if intent is None:
@@ -148,14 +148,14 @@ class Engine:
                 and chash is not None
                 and entry.content_hash == chash
                 and entry.disposition == item.disposition
-                and (remote or not self.profile.remote_ids)
+                and (remote or not remote_ids)
             ):
                 # the CRM already holds exactly this version: no write call at all
                 done.append(item.outcome("skip"))
                 continue
             if intent == "upsert":
                 try:
-                    row = None if self.settings.dry_run else self.profile.build_row(item)
+                    row = None if dry_run else profile.build_row(item)
                     if row is None:
                         item.payload = self._payload(item)
                     else:
@@ -265,14 +265,14 @@ class Engine:
         # one results line per outcome, used by the ledger and written to the results file
         at = now_iso()
         lines = [o.line(at) for o in outcomes]
-        for o, line in zip(outcomes, lines, strict=True):
+        for o in outcomes:
             if o.action in ("create", "update") and o.stream == "customers" and not dry_run:
                 parents.put(o.key, o.object, o.remote_id)
             if o.action == "error":
                 self.on_failure(o.seq)
                 self.logger.warning("record %s/%s failed: %s", o.stream, o.key, _mask(o.error))
             elif not dry_run:
-                self.ledger.record_line(line)
+                self.ledger.record_outcome(o)
         self.results.write_lines(lines)
         self.errors.write(outcomes, fields)
         self.report.add(outcomes)

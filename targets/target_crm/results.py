@@ -107,18 +107,55 @@ class Ledger:
 
     def record_line(self, line: dict[str, Any]) -> None:
         """Take one results line into account (errors do not change what the CRM holds)."""
-        if line.get("action") not in ACCEPTED:
+        action = line.get("action")
+        if action not in ACCEPTED:
             return
-        k = (str(line["stream"]), str(line["key"]))
+        self.record(
+            str(line["stream"]),
+            str(line["key"]),
+            str(action),
+            line.get("remote_id"),
+            line.get("content_hash"),
+            line.get("object"),
+            line.get("disposition"),
+        )
+
+    def record_outcome(self, outcome: Outcome) -> None:
+        """Take one outcome of this run into account, as ``record_line`` would its line."""
+        if outcome.action in ACCEPTED:
+            self.record(
+                outcome.stream,
+                outcome.key,
+                outcome.action,
+                outcome.remote_id,
+                outcome.content_hash,
+                outcome.object,
+                outcome.disposition,
+            )
+
+    def record(
+        self,
+        stream: str,
+        key: str,
+        action: str,
+        remote_id: str | None,
+        content_hash: str | None,
+        object_name: str | None,
+        disposition: str | None,
+    ) -> None:
+        """An accepted push of one record (a skip changes nothing the ledger knows)."""
+        k = (stream, key)
         old = self.entries.get(k)
-        remote = line.get("remote_id") or (old.remote_id if old else None)
-        if line.get("action") == "skip" and old is not None:
-            return
+        if old is not None:
+            if action == "skip":
+                return
+            remote_id = remote_id or old.remote_id
+            object_name = object_name or old.object
         self.entries[k] = LedgerEntry(
-            remote_id=remote,
-            content_hash=line.get("content_hash"),
-            object=line.get("object") or (old.object if old else None),
-            disposition=str(line.get("disposition") or "live"),
+            remote_id=remote_id or None,
+            content_hash=content_hash,
+            object=object_name or None,
+            disposition=str(disposition or "live"),
         )
 
     def get(self, stream: str, key: str) -> LedgerEntry | None:
