@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crmhub.match import index
+from crmhub.match.among import among, among_chunks
 from crmhub.match.recompute import engine_record
 from crmhub.match.related import attach
 from crmhub.store.models import AuditEvent, GoldenRecord, MatchCandidate, Run, SourceRecord, Xref
@@ -216,18 +217,18 @@ def match_changes(
 
     master_ids = sorted(set(base["master_id"].tolist()))
     created: dict[str, str] = {}
-    for start in range(0, len(master_ids), 900):
-        chunk = master_ids[start : start + 900]
+    for chunk in among_chunks(s, master_ids):
         created.update(
             (mid, at.isoformat())
             for mid, at in s.execute(
                 select(GoldenRecord.master_id, GoldenRecord.created_at).where(
-                    GoldenRecord.master_id.in_(chunk)
+                    among(s, GoldenRecord.master_id, chunk)
                 )
             )
         )
+    now = utcnow().isoformat()
     for mid in master_ids:
-        created.setdefault(mid, utcnow().isoformat())
+        created.setdefault(mid, now)
 
     matcher = index.IndexedMatcher(settings, model, terms)
     result = run_engine(base, changes, matcher, created, decided, settings, new_master_id)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -123,7 +124,7 @@ def _rows(pairs: Iterable[tuple[int, Mapping[str, Any] | None]]) -> Iterator[dic
 
 
 def refresh_search_keys(session: Session, goldens: Iterable[GoldenRecord]) -> int:
-    """Rewrite the search keys of ``goldens`` from their current values; return keys written.
+    """Rewrite the search keys of ``goldens`` from their current values; return keys added.
 
     Call it wherever golden values are written through the ORM (recompute, which writes
     through Core, calls :func:`write_search_keys`). Merged or retired masters keep their
@@ -139,20 +140,48 @@ def refresh_search_keys(session: Session, goldens: Iterable[GoldenRecord]) -> in
 def write_search_keys(
     session: Session, goldens: Sequence[tuple[int, Mapping[str, Any] | None]]
 ) -> int:
-    """Replace the search keys of the golden records given as (id, values); return keys
-    written."""
-    ids = [golden_id for golden_id, _ in goldens]
+    """Bring the search keys of the golden records given as (id, values) up to date; return
+    how many keys were added.
+
+    Only keys that changed are deleted or inserted: a rebuilt golden record mostly keeps its
+    names, emails and phones, and each key row written costs two B-tree inserts (the primary
+    key and the key index).
+    """
+    wanted: dict[int, set[str]] = {}
+    for golden_id, data in goldens:
+        wanted[golden_id] = search_keys(data or {})
+    ids = sorted(wanted)
+    stored: dict[int, set[str]] = {}
     for start in range(0, len(ids), 500):
-        session.execute(
-            delete(GoldenSearchKey).where(GoldenSearchKey.golden_id.in_(ids[start : start + 500]))
-        )
-    rows = list(_rows(goldens))
-    # Core, not the ORM's bulk insert: a match run writes millions of keys, and the ORM
-    # path costs more per row than building the keys.
+        for golden_id, key in session.execute(
+            select(GoldenSearchKey.golden_id, GoldenSearchKey.key).where(
+                GoldenSearchKey.golden_id.in_(ids[start : start + 500])
+            )
+        ):
+            stored.setdefault(golden_id, set()).add(key)
+    stale = [
+        {"stale_id": golden_id, "stale_key": key}
+        for golden_id in ids
+        for key in sorted(stored.get(golden_id, set()) - wanted[golden_id])
+    ]
+    fresh = [
+        {"golden_id": golden_id, "key": key}
+        for golden_id in ids
+        for key in sorted(wanted[golden_id] - stored.get(golden_id, set()))
+    ]
+    # Core, not the ORM's bulk operations: a match run writes tens of thousands of keys, and
+    # the ORM path costs more per row than building the keys.
     connection = session.connection()
-    for start in range(0, len(rows), 5000):
-        connection.execute(insert(_TABLE), rows[start : start + 5000])
-    return len(rows)
+    if stale:
+        connection.execute(
+            delete(_TABLE).where(
+                _TABLE.c.golden_id == bindparam("stale_id"), _TABLE.c.key == bindparam("stale_key")
+            ),
+            stale,
+        )
+    for start in range(0, len(fresh), 5000):
+        connection.execute(insert(_TABLE), fresh[start : start + 5000])
+    return len(fresh)
 
 
 def fill_search_keys(connection: Connection, batch: int = 5000) -> int:

@@ -164,6 +164,26 @@ def test_keys_follow_recompute_and_fill_matches_refresh(master: Master) -> None:
         assert after == before
 
 
+def test_refresh_writes_only_the_keys_that_changed(master: Master) -> None:
+    with master.session() as s:
+        goldens = [_add(s, dict(d), n) for n, d in enumerate(PEOPLE, start=1)]
+        written = refresh_search_keys(s, goldens)
+        assert written == len(s.execute(select(GoldenSearchKey.key)).all())
+        assert refresh_search_keys(s, goldens) == 0, "unchanged values: nothing rewritten"
+        berg = goldens[2]
+        berg.data = {**berg.data, "family_name": "Bergman", "emails": ["anna@example.nl", "a@b.nl"]}
+        # the new family name and the new email; "n:berg" goes, "n:bergman" comes
+        assert refresh_search_keys(s, goldens) == 2
+        assert refresh_search_keys(s, goldens) == 0
+        keys = set(s.execute(select(GoldenSearchKey.golden_id, GoldenSearchKey.key)).all())
+        assert (berg.id, "n:bergman") in keys and (berg.id, "n:berg") not in keys
+        assert (berg.id, "e:a@b.nl") in keys and (berg.id, "e:anna@example.nl") in keys
+    with master.engine.begin() as connection:
+        assert fill_search_keys(connection) == len(keys)
+    with master.session() as s:
+        assert set(s.execute(select(GoldenSearchKey.golden_id, GoldenSearchKey.key)).all()) == keys
+
+
 def test_migration_fills_keys_of_an_existing_master(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = open_master(url, upgrade=False)
