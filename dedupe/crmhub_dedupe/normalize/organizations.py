@@ -37,12 +37,19 @@ def _legal_forms() -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], st
     return suffixes, prefixes, longest
 
 
+# "B.V." and "e.K." must become one token: dots between single letters go first.
+_LETTER_DOTS_RE = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.){1,4}[^\W\d_])\.?(?![^\W\d_])")
+
+
+def _undotted(match: re.Match[str]) -> str:
+    return match.group(1).replace(".", "")
+
+
 @functools.lru_cache(maxsize=262144)
 def _org_fold(text: str) -> str | None:
-    # "B.V." and "e.K." must become one token: drop dots between single letters first.
     text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"(?<![^\W\d_])((?:[^\W\d_]\.){1,4}[^\W\d_])\.?(?![^\W\d_])",
-                  lambda m: m.group(1).replace(".", ""), text)  # fmt: skip
+    if "." in text:  # the pattern needs a dot: most names have none
+        text = _LETTER_DOTS_RE.sub(_undotted, text)
     text = _NON_WORD_AMP_RE.sub(" ", text)
     return fold(text.replace(".", " "))
 
