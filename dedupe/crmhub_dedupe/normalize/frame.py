@@ -89,8 +89,8 @@ def _distinct(
 
 def _take(codes: np.ndarray[Any, Any], results: Sequence[Any]) -> ObjectArray:
     table = np.empty(len(results) + 1, dtype=object)
-    for index, value in enumerate(results):
-        table[index] = value
+    # fromiter keeps tuple results as cells (assigning the list would unpack them)
+    table[:-1] = np.fromiter(results, dtype=object, count=len(results))
     table[-1] = None
     taken: ObjectArray = table[codes]
     return taken
