@@ -435,12 +435,16 @@ def _persist(
                 select(GoldenRecord).where(GoldenRecord.master_id.in_(wanted[start : start + 500]))
             )
         )
-    for master_id in result.new_masters:
-        if master_id not in goldens:
-            golden = GoldenRecord(master_id=master_id, created_at=now, version=0, status="active")
-            s.add(golden)
-            goldens[master_id] = golden
-            summary.golden_created += 1
+    # New golden records in one executemany (recompute fills them in): as ORM objects, ten
+    # thousand cost their unit-of-work bookkeeping and are never looked at again.
+    created = [
+        {"master_id": master_id, "created_at": now, "version": 0, "status": "active"}
+        for master_id in dict.fromkeys(result.new_masters)
+        if master_id not in goldens
+    ]
+    for start in range(0, len(created), 5000):
+        s.execute(insert(cast(Table, GoldenRecord.__table__)), created[start : start + 5000])
+    summary.golden_created += len(created)
     s.flush()
     # In chunks: a first load assigns every record, and one IN list of a million ids is
     # more than SQLite's 32,766 bound variables.
