@@ -11,10 +11,8 @@ their field-by-field explanation, and related records re-keyed to their customer
 
 from __future__ import annotations
 
-import gc
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -25,6 +23,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from crmhub.config import Project
+from crmhub.heap import collector_paused
 from crmhub.match import index, indexed
 from crmhub.match import related as related_module
 from crmhub.match.among import among, among_chunks
@@ -124,7 +123,10 @@ def run_match(
             and model is not None
             and info.fingerprint == index.fingerprint(settings)
         ):
-            with _collector_paused():
+            # The neighbourhood's stored forms, member records, golden values and provenance
+            # are hundreds of thousands of acyclic containers alive until the run ends; the
+            # collector's walks over them cost about as much as parsing the forms.
+            with collector_paused():
                 done = _run_indexed(
                     s, settings, model, info, run_id, summary, say, priorities, rules
                 )
@@ -134,25 +136,6 @@ def run_match(
             project, s, settings, model, run_id, summary, say, priorities, rules, full, learn
         )
     return summary
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector during an incremental run.
-
-    The run builds hundreds of thousands of small containers that live until it ends (the
-    neighbourhood's stored forms, member records, golden values and provenance) and none
-    of them forms a cycle; left on, the collector walks them again at every threshold, which
-    cost about as much as parsing the forms. Its working set is bounded by the change, so
-    the few cycles a session leaves wait for the collector's next run after this one.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _run_indexed(

@@ -9,17 +9,16 @@ has its accepted records recorded, so a re-run sends only what is left.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crmhub.config import Project
 from crmhub.errors import CrmhubError
+from crmhub.heap import collector_paused
 from crmhub.ingest.plugin import PluginFiles, resolve_executable, tail
 from crmhub.publish.errors import PublishFailedError, UnknownTargetError
 from crmhub.publish.ledger import Outcome, ledger_counts, record_outcomes
@@ -231,23 +230,6 @@ def publish_one(
     return outcome
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a results file becomes ledger rows.
-
-    Reading 100,000 lines creates objects that live until the rows are written, and the
-    collector's full passes over them took half of the reading time. Nothing here builds
-    reference cycles that must go before the end; the collector runs again right after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @dataclass
 class _Recorder:
     """Records the lines a target appends to its results file into the publish ledger.
@@ -279,7 +261,9 @@ class _Recorder:
         self._record(final=True)
 
     def _record(self, *, final: bool) -> None:
-        with _collector_paused():
+        # 100,000 results lines become objects alive until their rows are written; the
+        # collector's full passes over them took half of the reading time.
+        with collector_paused():
             lines = self.tail.read(final=final)
             self.counts.update(o.action for o in lines)
             self.sent += len(lines)
