@@ -494,8 +494,22 @@ class TapSQLStream(SQLStream):
         The messages are those of the row-by-row loop: a STATE after every ``frequency``
         records (a chunk is cut there), holding the position of the last record written.
         """
-        convert = self.read_plan.converter
         write = writer.chunk_writer(self.name, self._stream_version)
+        index = 0
+        for records in self._converted_chunks(frequency):
+            write(records)
+            index += len(records)
+            count(len(records))
+            if index % frequency == 0:
+                self._write_state_message()
+
+    def _converted_chunks(self, cut: int) -> Iterator[list[Any]]:
+        """The fetched rows converted column by column, in lists cut at every ``cut`` rows.
+
+        Before each list is handed over, the position of its last row becomes the one the
+        next STATE holds: the caller writes the list out before it writes that STATE.
+        """
+        convert = self.read_plan.converter
         state_manager = self.state_manager
         index = 0
         # Fetched rows are tuples of scalars without reference cycles; yet with a million
@@ -507,18 +521,15 @@ class TapSQLStream(SQLStream):
                 incremental = self._position_getter is not None  # set once the query runs
                 start, size = 0, len(rows)
                 while start < size:
-                    end = min(size, start + frequency - index % frequency)
+                    end = min(size, start + cut - index % cut)
                     part = rows[start:end]
                     records = convert.chunk(part)
-                    write(records)
                     if incremental:
                         self._raw_position = (part[-1], convert.as_dict(records[-1]))
                     state_manager.is_flushed = False
                     index += end - start
-                    count(end - start)
-                    if index % frequency == 0:
-                        self._write_state_message()
                     start = end
+                    yield records
         finally:
             if collecting:
                 gc.enable()
@@ -528,8 +539,8 @@ class TapSQLStream(SQLStream):
     ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
         """JSONL batch files of ``batch_size`` records, converted a chunk at a time.
 
-        The rows of :meth:`_sync_chunks`, written into files (see :class:`BatchFiles`: the
-        SDK's batcher made BATCH mode eight times slower than RECORD messages). The STATE
+        The rows of :meth:`_converted_chunks`, written into files (see :class:`BatchFiles`:
+        the SDK's batcher made BATCH mode eight times slower than RECORD messages). The STATE
         the SDK writes after each BATCH message holds the position of the file's last row.
         """
         encoding = batch_config.encoding
@@ -546,39 +557,21 @@ class TapSQLStream(SQLStream):
             return
         files = BatchFiles(batch_config, f"{self.tap_name}--{self.name}")
         size = batch_config.batch_size or 10_000
-        convert = self.read_plan.converter
-        state_manager = self.state_manager
         record_counter = self.get_record_counter()
         parts: list[bytes] = []
         pending = 0
-        collecting = gc.isenabled()
-        gc.disable()  # see _sync_chunks
-        try:
-            with record_counter:
-                record_counter.with_context({})
-                self._write_starting_replication_value(None)
-                for rows in self.get_row_chunks(None):
-                    incremental = self._position_getter is not None  # set once the query runs
-                    start, total = 0, len(rows)
-                    while start < total:
-                        end = min(total, start + size - pending)
-                        part = rows[start:end]
-                        records = convert.chunk(part)
-                        parts.append(files.encode(records))
-                        if incremental:
-                            self._raw_position = (part[-1], convert.as_dict(records[-1]))
-                        state_manager.is_flushed = False
-                        record_counter.increment(end - start)
-                        pending += end - start
-                        start = end
-                        if pending >= size:
-                            yield encoding, files.write(parts)
-                            parts, pending = [], 0
-                if parts:
+        with record_counter:
+            record_counter.with_context({})
+            self._write_starting_replication_value(None)
+            for records in self._converted_chunks(size):
+                parts.append(files.encode(records))
+                record_counter.increment(len(records))
+                pending += len(records)
+                if pending == size:
                     yield encoding, files.write(parts)
-        finally:
-            if collecting:
-                gc.enable()
+                    parts, pending = [], 0
+            if parts:
+                yield encoding, files.write(parts)
         self._finalize_state(self.stream_state)
 
     def _generate_record_messages(self, record: dict[str, Any]) -> Generator[RecordMessage]:
