@@ -4,7 +4,7 @@ describes them (docs/targets/target-crm.md, "Input contract"), each with its con
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crmhub.mapping.canonical import FIELDS
+from crmhub.match.among import among, among_chunks
 from crmhub.store.models import GoldenRecord, SourceRecord, Xref
 
 CUSTOMER_FIELDS: tuple[str, ...] = tuple(sorted(FIELDS["customer"] - {"kind"}))
@@ -60,7 +61,7 @@ def _survivor(master_id: str, redirects: Mapping[str, str]) -> str:
     return master_id
 
 
-def _redirects(s: Session) -> dict[str, str]:
+def redirects_of(s: Session) -> dict[str, str]:
     """Merged-away master id -> the master it was merged into."""
     rows = s.execute(
         select(GoldenRecord.master_id, GoldenRecord.merged_into).where(
@@ -70,23 +71,41 @@ def _redirects(s: Session) -> dict[str, str]:
     return {loser: str(survivor) for loser, survivor in rows}
 
 
-def customer_records(s: Session) -> Iterator[dict[str, Any]]:
-    """Every golden record as a `customers` record (without remote_id), hashed."""
-    redirects = _redirects(s)
+def customer_records(
+    s: Session,
+    master_ids: Sequence[str] | None = None,
+    redirects: Mapping[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Golden records as `customers` records (without remote_id), hashed, in the order of
+    the master: every one, or those of ``master_ids``."""
+    if redirects is None:
+        redirects = redirects_of(s)
+    columns = select(
+        GoldenRecord.id,
+        GoldenRecord.master_id,
+        GoldenRecord.kind,
+        GoldenRecord.data,
+        GoldenRecord.version,
+        GoldenRecord.status,
+        GoldenRecord.merged_into,
+    )
     # Core rows, not ORM rows: the ORM's per-row bookkeeping cost more than building the
     # record; the session's connection keeps the read in its transaction.
-    rows = s.connection().execute(
-        select(
-            GoldenRecord.master_id,
-            GoldenRecord.kind,
-            GoldenRecord.data,
-            GoldenRecord.version,
-            GoldenRecord.status,
-            GoldenRecord.merged_into,
-        ).order_by(GoldenRecord.id)
-    )
+    conn = s.connection()
+    rows: Iterable[Any]
+    if master_ids is None:
+        rows = conn.execute(columns.order_by(GoldenRecord.id))
+    else:
+        rows = sorted(
+            (
+                row
+                for chunk in among_chunks(s, master_ids)
+                for row in conn.execute(columns.where(among(s, GoldenRecord.master_id, chunk)))
+            ),
+            key=lambda row: row[0],
+        )
     fields = CUSTOMER_FIELDS
-    for master_id, kind, data, version, status, merged_into in rows:
+    for _, master_id, kind, data, version, status, merged_into in rows:
         data = data or {}
         get = data.get
         organization = get("organization_master_id")
@@ -114,7 +133,7 @@ def related_records(s: Session, stream: str) -> Iterator[dict[str, Any]]:
     """
     entity = RELATED_ENTITIES[stream]
     fields = RELATED_FIELDS[stream]
-    redirects = _redirects(s)
+    redirects = redirects_of(s)
     rows = s.connection().execute(
         select(
             SourceRecord.source,

@@ -20,6 +20,7 @@ from crmhub.config import Project
 from crmhub.errors import CrmhubError
 from crmhub.heap import collector_paused
 from crmhub.ingest.plugin import PluginFiles, resolve_executable, tail
+from crmhub.publish.changes import changed_since
 from crmhub.publish.errors import PublishFailedError, UnknownTargetError
 from crmhub.publish.ledger import Outcome, ledger_counts, record_outcomes
 from crmhub.publish.pipe import run_pipe
@@ -169,10 +170,15 @@ def publish_one(
         )
         plugin_files = PluginFiles(project.state_dir / "tmp")
         try:
-            tap_config = plugin_files.write(
-                "tap-crmhub.json",
-                {"master_url": master.url, "target": name, "only_changed": not full},
-            )
+            tap_settings: dict[str, Any] = {
+                "master_url": master.url,
+                "target": name,
+                "only_changed": not full,
+            }
+            since = None if full else changed_since(master, name)
+            if since is not None:
+                tap_settings["changed_since"] = since.isoformat()
+            tap_config = plugin_files.write("tap-crmhub.json", tap_settings)
             target_config = plugin_files.write(
                 "target.json",
                 {

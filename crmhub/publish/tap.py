@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
@@ -24,11 +25,13 @@ from singer_sdk.singerlib import RecordMessage
 from sqlalchemy import inspect
 
 from crmhub.errors import ConfigurationError, CrmhubError
+from crmhub.publish.changes import ChangedCustomers, changed_customers
 from crmhub.publish.ledger import load_ledger
 from crmhub.publish.records import (
     RELATED_ENTITIES,
     LedgerEntry,
     customer_records,
+    redirects_of,
     related_records,
     should_send,
 )
@@ -137,15 +140,24 @@ class MasterStream(Stream):
         writer.write_record(self.name, record, self._stream_version)
         self.state_manager.is_flushed = False
 
-    def build(self, s: Any) -> Iterable[dict[str, Any]]:
-        """Every record of the stream (with its content hash), before filtering."""
+    def build(self, s: Any, plan: ChangedCustomers | None) -> Iterable[dict[str, Any]]:
+        """The records to compare with the ledger (with their content hash): every record of
+        the stream, or those ``plan`` names."""
         raise NotImplementedError
 
+    def plan(self, s: Any, target: str, since: datetime) -> ChangedCustomers | None:
+        """The records that may have changed since ``since``; None: check every record."""
+        return None
+
     def _changed(
-        self, s: Any, ledger: dict[str, LedgerEntry], *, only_changed: bool
+        self,
+        records: Iterable[dict[str, Any]],
+        ledger: dict[str, LedgerEntry],
+        *,
+        only_changed: bool,
     ) -> Iterator[dict[str, Any]]:
         key_field = self.key_field
-        for record in self.build(s):
+        for record in records:
             entry = ledger.get(record[key_field])
             if not should_send(record, entry, only_changed=only_changed):
                 self.unchanged += 1
@@ -157,11 +169,34 @@ class MasterStream(Stream):
     def get_records(self, context: Any) -> Iterator[dict[str, Any]]:
         """Records to send: changed since the target last accepted them, or failed."""
         tap = self._crmhub_tap
-        only_changed = bool(self.config.get("only_changed", True))
         target = str(self.config.get("target") or "")
+        only_changed = bool(self.config.get("only_changed", True)) and bool(target)
+        since_text = self.config.get("changed_since")
         master = tap.master()
         with master.session() as s:
-            ledger = load_ledger(s, target, self.name) if target else {}
+            plan = None
+            if only_changed and since_text:
+                since = _since(str(since_text))
+                plan = self.plan(s, target, since)
+                if plan is None:
+                    self.logger.info(
+                        "%s: checking every record (changes since %s cannot be told apart)",
+                        self.name,
+                        since.isoformat(),
+                    )
+                else:
+                    self.logger.info(
+                        "%s: checking %d of %d records (changed since %s, retry list, "
+                        "records whose survivor or organization moved)",
+                        self.name,
+                        len(plan.master_ids),
+                        plan.golden_total,
+                        since.isoformat(),
+                    )
+            if plan is not None:
+                ledger = plan.ledger
+            else:
+                ledger = load_ledger(s, target, self.name) if target else {}
             # the ledger lives as long as the stream: frozen, the collector's full passes
             # stop rescanning it (they were most of a publish with nothing to send); what
             # is frozen becomes collectable again when the stream ends
@@ -169,7 +204,7 @@ class MasterStream(Stream):
             if frozen:
                 gc.freeze()
             try:
-                yield from self._changed(s, ledger, only_changed=only_changed and bool(target))
+                yield from self._changed(self.build(s, plan), ledger, only_changed=only_changed)
             finally:
                 if frozen:
                     gc.unfreeze()
@@ -182,14 +217,31 @@ class MasterStream(Stream):
         )
 
 
+def _since(text: str) -> datetime:
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"changed_since {text!r} in the tap-crmhub config is not an ISO 8601 date-time",
+            hint="give e.g. 2026-12-06T10:00:00+00:00, or leave it out to check every record",
+        ) from None
+    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+
+
 class CustomersStream(MasterStream):
     """Golden records, key `master_id`."""
 
     key_field = "master_id"
 
-    def build(self, s: Any) -> Iterable[dict[str, Any]]:
-        """Every golden record, merged-away and retired ones included."""
-        return customer_records(s)
+    def build(self, s: Any, plan: ChangedCustomers | None) -> Iterable[dict[str, Any]]:
+        """Golden records, merged-away and retired ones included: all, or the plan's."""
+        if plan is None:
+            return customer_records(s)
+        return customer_records(s, plan.master_ids, plan.redirects)
+
+    def plan(self, s: Any, target: str, since: datetime) -> ChangedCustomers | None:
+        """Golden records stamped since ``since``, the retry list, and their dependents."""
+        return changed_customers(s, target, since, redirects_of(s))
 
 
 class RelatedStream(MasterStream):
@@ -197,8 +249,9 @@ class RelatedStream(MasterStream):
 
     key_field = "record_id"
 
-    def build(self, s: Any) -> Iterable[dict[str, Any]]:
-        """Every linked source record of this entity."""
+    def build(self, s: Any, plan: ChangedCustomers | None) -> Iterable[dict[str, Any]]:
+        """Every linked source record of this entity (related streams are always checked
+        whole: their records change with ingests, matches and merges alike)."""
         return related_records(s, self.name)
 
 
@@ -222,6 +275,15 @@ class TapCrmhub(Tap):
             description=(
                 "name of the target whose publish ledger decides what changed since the last "
                 "push (the name under `targets:` in crmhub.yml); empty: send everything"
+            ),
+        ),
+        th.Property(
+            "changed_since",
+            th.DateTimeType,
+            description=(
+                "with `only_changed`: the start of `target`'s last successful publish (less a "
+                "margin); only golden records stamped since, the retry list and the records "
+                "that depend on them are checked (empty: every record is checked)"
             ),
         ),
         th.Property(

@@ -14,21 +14,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from crmhub.publish.changes import last_publish, not_accepted_count
 from crmhub.store import Master
-from crmhub.store.models import GoldenRecord, PublishRecord, Run, SourceRecord, Xref
-
-
-def _last_publish(master: Master, target: str) -> Run | None:
-    with master.session() as s:
-        for run in s.scalars(
-            select(Run)
-            .where(Run.kind == "publish", Run.target == target, Run.status == "succeeded")
-            .order_by(Run.id.desc())
-            .limit(50)
-        ):
-            if not (run.args or {}).get("dry_run"):
-                return run
-    return None
+from crmhub.store.models import GoldenRecord, Run, SourceRecord, Xref
 
 
 def _wrote_records(counts: dict[str, Any]) -> bool:
@@ -37,23 +25,11 @@ def _wrote_records(counts: dict[str, Any]) -> bool:
 
 def publish_reason(master: Master, target: str) -> str | None:
     """Why ``target`` needs a publish now, or None when it has nothing to receive."""
-    last = _last_publish(master, target)
+    last = last_publish(master, target)
     if last is None:
         return "never published"
     with master.session() as s:
-        # Records not accepted are few: count them through the status index, as two ranges
-        # around "accepted" (an index cannot serve "!="), and keep the target out of the
-        # index choice (``target || ''``). Given ``target = ?`` SQLite, which keeps no
-        # statistics, walks the target's whole ledger and reads every row for its status:
-        # a million rows for a million-record master.
-        status = PublishRecord.status
-        failed = s.scalar(
-            select(func.count())
-            .select_from(PublishRecord)
-            .where(
-                (status < "accepted") | (status > "accepted"), PublishRecord.target + "" == target
-            )
-        )
+        failed = not_accepted_count(s, target)
         if failed:
             return f"{failed:,} records on the retry list"
         changed = s.scalar(
