@@ -22,8 +22,8 @@ falls back to building everything, as it does when asked for a full publish, on 
 publish, or when too many organizations changed for the targeted lookup to pay.
 
 Only writers outside the project's run lock can commit a change stamped *before* a publish
-started but after its tap read the master: the steward app. ``MARGIN`` widens the window by
-that much; what it adds is checked against the ledger's hash and not sent unless changed.
+started but after its tap read the master: the steward app. The window is widened by
+``margin``; what it adds is checked against the ledger's hash and not sent unless changed.
 """
 
 from __future__ import annotations
@@ -40,9 +40,18 @@ from crmhub.publish.records import LedgerEntry
 from crmhub.store import Master
 from crmhub.store.models import GoldenRecord, PublishRecord, Run
 
-# How long before its publish a steward's change may have been stamped and still been
-# committed after the tap read the master (a transaction waiting for SQLite's write lock).
-MARGIN = timedelta(seconds=60)
+# How long before a publish started a steward's change may have been stamped and still be
+# committed after tap-crmhub read the master: a steward action stamps its golden records,
+# then may wait for SQLite's write lock (the master's busy timeout) before it commits; the
+# rest covers the action's own work and clocks read a little apart. Runs that hold the
+# project's run lock (match, ingest) commit before a publish can start: no margin needed.
+SLACK = timedelta(seconds=20)
+
+
+def margin(master: Master) -> timedelta:
+    """How far before the last publish's start changes are looked for."""
+    return timedelta(seconds=master.busy_timeout_s) + SLACK
+
 
 # Organizations stamped since the last publish are looked up in every golden record's data
 # (one pattern each); past this many a full build costs less than the patterns.
@@ -66,7 +75,7 @@ def last_publish(master: Master, target: str) -> Run | None:
 def changed_since(master: Master, target: str) -> datetime | None:
     """Since when tap-crmhub must look for changes for ``target`` (None: everything)."""
     last = last_publish(master, target)
-    return None if last is None else last.started_at - MARGIN
+    return None if last is None else last.started_at - margin(master)
 
 
 def not_accepted_count(s: Session, target: str) -> int:

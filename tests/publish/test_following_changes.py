@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from crmhub.publish.changes import MARGIN, changed_customers, changed_since
+from crmhub.publish.changes import changed_customers, changed_since, margin
 from crmhub.publish.ledger import load_ledger
 from crmhub.publish.records import customer_records, redirects_of, should_send
 from crmhub.runs import recorded_run
@@ -200,5 +200,5 @@ def test_publish_hands_the_tap_the_last_publish_start(master: Master) -> None:
         run_id = run.id
     with master.session() as s:
         start = s.scalars(select(Run.started_at).where(Run.id == run_id)).one()
-    assert changed_since(master, TARGET) == start - MARGIN
+    assert changed_since(master, TARGET) == start - margin(master) == start - timedelta(seconds=30)
     assert changed_since(master, "elsewhere") is None
