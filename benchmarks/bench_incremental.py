@@ -15,8 +15,16 @@ queue. Printed: wall and CPU time of the process (start-up included), its peak m
 load average, what the run decided, and pairwise precision/recall/F1 over the pairs that
 involve a new record.
 
+Preparing that copy reads the whole generated set again; ``--reuse`` keeps the prepared
+copy in the cache folder and later runs only copy it and time the match, ``--repeat``
+times several matches, each on a fresh copy, and ``--code`` runs another checkout's
+crmhub (say ``git archive`` of an older commit) on the same prepared copy, for old/new
+comparisons.
+
     .venv/bin/python benchmarks/bench_incremental.py
     .venv/bin/python benchmarks/bench_incremental.py --master 100000 --new 2000 --json
+    .venv/bin/python benchmarks/bench_incremental.py --reuse --repeat 3
+    .venv/bin/python benchmarks/bench_incremental.py --reuse --code /tmp/old-checkout
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_dedupe_1m import CACHE, load_avg, load_chunks
+from bench_dedupe_1m import CACHE, ROOT, load_avg, load_chunks
 
 CRMHUB = str(Path(sys.executable).parent / "crmhub")
 SOURCES = ("crm", "erp", "legacy", "webshop")
@@ -202,33 +210,75 @@ def pairs_with_new(groups: Counter[Any], new_groups: Counter[Any]) -> int:
     return total
 
 
-def run(n_master: int, n_new: int, seed: int, keep: bool) -> dict[str, Any]:
+def prepare(n_master: int, n_new: int, seed: int, reuse: bool) -> tuple[Path, list[str]]:
+    """The cached master as an ingest leaves it for the timed run (a previous match run, the
+    new records pending) and the new records' ``source/key``.
+
+    Kept next to the cached master (``pending.db``, ``new-records.json``); a later ``reuse``
+    takes them as they are instead of reading the generated set again and writing the new
+    records (the prepared copy is made with the code of its day: leave ``--reuse`` out after
+    a change to how ingest writes source records).
+    """
     from crmhub.store import open_master
 
     cached = build(n_master, n_new, seed)
-    work = CACHE / f"incremental-run-{n_master}-{n_new}-{seed}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    shutil.copy(cached / "master.db", work / "master.db")
-    shutil.copy(cached / "crmhub.yml", work / "crmhub.yml")
-    truth, chunks, is_new = _split(n_master, n_new, seed)
+    pending, keys_file = cached / "pending.db", cached / "new-records.json"
+    if reuse and pending.exists() and keys_file.exists():
+        return pending, json.loads(keys_file.read_text())
+    _, chunks, is_new = _split(n_master, n_new, seed)
     new_recs: list[dict[str, Any]] = []
     position = 0
     for chunk in chunks:
         new_recs += [r for k, r in enumerate(chunk) if is_new[position + k]]
         position += len(chunk)
-    master = open_master(f"sqlite:///{work / 'master.db'}")
+    tmp = cached / "pending.tmp"
+    shutil.copy(cached / "master.db", tmp)
+    # Left at the cached master's schema revision: each run migrates its copy with the
+    # crmhub it times (``--code`` may be older than this checkout), before the clock starts.
+    master = open_master(f"sqlite:///{tmp}", upgrade=False)
     _previous_match_run(master)
     _write(master, new_recs, run_id=2)  # what `crmhub ingest` leaves: pending records
     master.dispose()
+    keys = [f"{r['source']}/{r['record_id']}" for r in new_recs]
+    keys_file.write_text(json.dumps(keys))
+    tmp.replace(pending)
+    return pending, keys
+
+
+def run(
+    n_master: int, n_new: int, seed: int, keep: bool, reuse: bool, code: Path | None
+) -> dict[str, Any]:
+    """One timed `crmhub match` on a fresh copy of the prepared master, and its quality."""
+    pending, new_keys = prepare(n_master, n_new, seed, reuse)
+    work = CACHE / f"incremental-run-{n_master}-{n_new}-{seed}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    shutil.copy(pending, work / "master.db")
+    shutil.copy(pending.parent / "crmhub.yml", work / "crmhub.yml")
+    truth, _, _ = load_chunks(n_master + n_new, seed, 0.0)
+    env = dict(os.environ)
+    if code is not None:
+        # Another checkout's packages ahead of this one's editable install (which Python
+        # consults after PYTHONPATH), for old/new comparisons on the same prepared master.
+        env["PYTHONPATH"] = os.pathsep.join([str(code), str(code / "dedupe")])
+    # The schema as the crmhub that runs left it after its previous run: a migration the
+    # prepared copy predates is a one-time step, not the incremental run's work.
+    migrate = "import sys; from crmhub.store import open_master; open_master(sys.argv[1]).dispose()"
+    url = f"sqlite:///{work / 'master.db'}"
+    # (from the run's folder: ``-c`` puts the working directory, maybe this checkout, first)
+    subprocess.run([sys.executable, "-c", migrate, url], check=True, env=env, cwd=work)
 
     # --- timed: one `crmhub match` process ------------------------------------------------
     load_start = load_avg()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic()
     proc = subprocess.run(
-        [CRMHUB, "-p", str(work), "match", "--json"], capture_output=True, text=True, check=False
+        [CRMHUB, "-p", str(work), "match", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     seconds = time.monotonic() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -236,7 +286,8 @@ def run(n_master: int, n_new: int, seed: int, keep: bool) -> dict[str, Any]:
         sys.stderr.write(proc.stderr[-3000:])
         raise SystemExit(f"crmhub match failed with exit code {proc.returncode}")
     summary = json.loads(proc.stdout)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    user = after.ru_utime - before.ru_utime
+    system = after.ru_stime - before.ru_stime
 
     # --- quality over pairs that involve a new record ----------------------------------------
     with sqlite3.connect(work / "master.db") as conn:
@@ -248,7 +299,7 @@ def run(n_master: int, n_new: int, seed: int, keep: bool) -> dict[str, Any]:
             )
         }
     truth_of = {k: truth[k.split("/", 1)[1]] for k in final}
-    new_ids = {f"{r['source']}/{r['record_id']}" for r in new_recs}
+    new_ids = set(new_keys)
     predicted = Counter(final.values())
     predicted_new = Counter(final[r] for r in new_ids)
     true_groups = Counter(truth_of.values())
@@ -264,11 +315,13 @@ def run(n_master: int, n_new: int, seed: int, keep: bool) -> dict[str, Any]:
     if not keep:
         shutil.rmtree(work)
     return {
+        "code": str(code or ROOT),
         "master_records": n_master,
-        "new_records": len(new_recs),
+        "new_records": len(new_keys),
         "seconds": round(seconds, 2),
-        "cpu_seconds": round(cpu, 2),
-        "records_per_s": round(len(new_recs) / seconds),
+        "cpu_seconds": round(user + system, 2),
+        "user_sys_seconds": [round(user, 2), round(system, 2)],
+        "records_per_s": round(len(new_keys) / seconds),
         "peak_rss_gib": round(after.ru_maxrss / 2**20, 2),
         "index": summary["index"],
         "changed": summary["changed"],
@@ -291,15 +344,35 @@ def main() -> None:
     parser.add_argument("--master", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep the run's master copy")
+    parser.add_argument("--keep", action="store_true", help="keep the last run's master copy")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take the prepared copy (previous match run, new records pending) an earlier run "
+        "kept instead of preparing it again: each repetition is a copy and the timed match",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs, each on a fresh copy")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=None,
+        help="run the crmhub of this checkout (e.g. an older commit's `git archive`) instead",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    out = run(args.master, args.new, args.seed, args.keep)
-    if args.json:
-        print(json.dumps(out))
-        return
-    for key, value in out.items():
-        print(f"{key:<22} {value}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.code is not None and not (args.code / "crmhub" / "__init__.py").is_file():
+        parser.error(f"--code {args.code}: no crmhub package there")
+    code = args.code.resolve() if args.code is not None else None
+    for k in range(args.repeat):
+        out = run(args.master, args.new, args.seed, args.keep, args.reuse or k > 0, code)
+        if args.json:
+            print(json.dumps(out), flush=True)
+            continue
+        for key, value in out.items():
+            print(f"{key:<22} {value}")
+        print(flush=True)
 
 
 if __name__ == "__main__":
