@@ -274,3 +274,38 @@ def test_phone_region_falls_back_to_the_email_country_then_00() -> None:
     assert list(out.frame["phone"]) == ["+31612345678", "+919876543210", "+4915122046053", None]
     assert list(out.frame["country"]) == [None, None, None, None]  # hints are not addresses
     assert list(out.issues["record_id"]) == ["d"]
+
+
+@pytest.mark.parametrize("as_frame", [False, True])
+def test_every_form_of_missing_is_missing(as_frame: bool) -> None:
+    # None and absent keys are found by identity, anything else NaN-like by pd.isna:
+    # a NaN that is not numpy's own object, pandas' NA and NaT must be missing all the same
+    own_nan = float("nan")
+    records = [
+        _record("a", given_name=pd.NA, family_name="Smit", phones=[own_nan, "+31 20 123 4567"],
+                addresses=[{"city": own_nan, "postal_code": pd.NA, "country": "NL"}]),
+        _record("b", given_name=own_nan, family_name=None, birth_date=pd.NaT,
+                emails=["b@x.nl", None], addresses=[{"street": None, "city": "Delft"}]),
+        {"record_id": "c", "source": "test", "family_name": "Jansen", "updated_at": np.nan},
+    ]  # fmt: skip
+    out = normalize_frame(pd.DataFrame(records) if as_frame else records)
+    frame = out.frame
+    assert frame["given"].tolist() == [None, None, None]
+    assert frame["family"].tolist() == ["smit", None, "jansen"]
+    assert frame["phones"].tolist() == [("+31201234567",), (), ()]
+    assert frame["emails"].tolist() == [(), ("b@x.nl",), ()]
+    assert frame["city"].tolist() == [None, "delft", None]
+    assert frame["postcode"].tolist() == [None, None, None]
+    assert frame["birth_date"].tolist() == [None, None, None]
+    assert frame["updated_at"].tolist() == [None, None, None]
+    assert out.issues.empty
+
+
+def test_present_is_the_inverse_of_isna_for_builder_arrays() -> None:
+    from crmhub_dedupe.normalize.frame import _present
+
+    values = np.empty(7, dtype=object)
+    values[:] = ["a", None, "", ("x",), None, "n/a", ()]
+    assert _present(values).tolist() == (~pd.isna(values)).tolist()
+    assert _present(values[::2]).tolist() == (~pd.isna(values[::2])).tolist()
+    assert _present(np.empty(0, dtype=object)).tolist() == []

@@ -15,6 +15,7 @@ from crmhub_dedupe.normalize import (
     split_house_number,
 )
 from crmhub_dedupe.normalize.countries import country_index
+from crmhub_dedupe.normalize.postcodes import postcode_checks
 
 STREET_CASES = [
     ("Kalverstr.", "NL", "kalverstraat"),
@@ -120,3 +121,33 @@ def test_address_garbage_never_raises(text: str, country: str | None) -> None:
     split_house_number(text)
     normalize_postcode(text, country)
     country_to_iso(text)
+
+
+@pytest.mark.parametrize(("raw", "country", "expected", "fits"), POSTCODE_CASES)
+def test_postcode_checks_of_a_batch_agree_with_one_by_one(
+    raw: str, country: str, expected: str | None, fits: bool
+) -> None:
+    assert postcode_checks([raw, None, 1067.0], [country, country, "DE"]) == [
+        (expected, fits),
+        None,
+        ("01067", True),
+    ]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=12),
+            # the shapes the batch compacts itself: ASCII letters, digits and spaces
+            st.text(alphabet="0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                    max_size=12),
+        ),
+        max_size=20,
+    ),
+    st.sampled_from([None, "NL", "DE", "GB", "IN", "US", "ZZ"]),
+)  # fmt: skip
+def test_postcode_checks_agree_with_postcode_check(texts: list[str], country: str | None) -> None:
+    assert postcode_checks(texts, [country] * len(texts)) == [
+        postcode_check(text, country) for text in texts
+    ]

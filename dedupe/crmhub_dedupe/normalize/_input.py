@@ -52,10 +52,43 @@ def object_array(values: Iterable[Any], n: int) -> ObjectArray:
     return array
 
 
+# Types whose values are never NaN-like (pd.isna is False for every one of them).
+_NEVER_NA_TYPES = frozenset({str, list, dict})
+_NONE_ADDRESS = id(None)
+# pandas fills the cells of keys a record lacks with this very object
+_NAN_ADDRESS = id(np.nan)
+
+
+def _none_for_missing(values: ObjectArray) -> bool:
+    """Set the missing cells (None, NaN, NA, NaT) of a 1-d column to None, in place.
+
+    Returns True when every other cell is a str. Cells that are None or pandas' own NaN
+    (a key the record lacks) are found by their address; when the rest are all str, lists
+    or dicts nothing else can be missing, and the costly ``pd.isna`` (type checks on every
+    cell) is skipped. Anything else takes ``pd.isna``.
+    """
+    addresses = np.frombuffer(values, dtype=np.uintp)
+    missing = (addresses == _NONE_ADDRESS) | (addresses == _NAN_ADDRESS)
+    types = set(map(type, values[~missing].tolist()))
+    if types <= _NEVER_NA_TYPES:
+        values[missing] = None
+        return types <= {str}
+    values[pd.isna(values)] = None
+    return False
+
+
 def _text_or_problem(
-    array: ObjectArray, name: str, problems: list[tuple[int, str, object]]
+    array: ObjectArray,
+    name: str,
+    problems: list[tuple[int, str, object]],
+    all_text: bool = False,
 ) -> ObjectArray:
-    """Keep str and None; numbers become text; anything else is a type problem (-> None)."""
+    """Keep str and None; numbers become text; anything else is a type problem (-> None).
+
+    ``all_text``: the caller knows every cell is a str or None.
+    """
+    if all_text:
+        return array
     kind = pd.api.types.infer_dtype(array, skipna=True)
     if kind in ("string", "empty"):
         return array
@@ -87,12 +120,15 @@ def _explode(column: ObjectArray) -> tuple[np.ndarray[Any, np.dtype[np.intp]], O
         return series.index.to_numpy(dtype=np.intp), series.to_numpy(dtype=object, copy=True)
     if type(None) in shapes:
         items = [v if v is not None else [] for v in items]
-    lengths = np.fromiter(map(len, items), dtype=np.intp, count=len(items))
+    # a list of lengths first: np.fromiter straight from map() is slower
+    lengths = np.array(list(map(len, items)), dtype=np.intp)
     rows = np.repeat(np.arange(len(items), dtype=np.intp), lengths)
     values = object_array(list(itertools.chain.from_iterable(items)), len(rows))
-    present = ~pd.isna(values)
-    if not present.all():
-        rows, values = rows[present], values[present]
+    # all text (the usual case) means nothing is missing; pd.isna would type-check every cell
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        present = ~pd.isna(values)
+        if not present.all():
+            rows, values = rows[present], values[present]
     return rows, values
 
 
@@ -118,11 +154,17 @@ def _flatten(
         rows, values = rows[keep], values[keep]
     # "a@x.nl; b@y.nl" in one cell: split on ; | and (for emails) on commas
     separators = (";", "|", ",") if name == "emails" else (";", "|")
-    if name == "emails":
-        flags = [";" in v or "|" in v or "," in v for v in values.tolist()]
+    texts = values.tolist()
+    # one search through all values at once; per value only when a separator occurs at all
+    joined = "\n".join(texts)
+    if any(sep in joined for sep in separators):
+        if name == "emails":
+            flags = [";" in v or "|" in v or "," in v for v in texts]
+        else:
+            flags = [";" in v or "|" in v for v in texts]
+        multi = np.array(flags, dtype=bool)
     else:
-        flags = [";" in v or "|" in v for v in values.tolist()]
-    multi = np.array(flags, dtype=bool)
+        multi = np.zeros(len(texts), dtype=bool)
     if multi.any():
         new_rows: list[int] = []
         new_values: list[str] = []
@@ -182,15 +224,15 @@ def read_batch(
         frame = records.reset_index(drop=True)
         n = len(frame)
 
-        def column(name: str) -> ObjectArray:
+        def column(name: str) -> tuple[ObjectArray, bool]:
             if name in frame.columns:
                 values = frame[name].to_numpy(dtype=object, copy=True)
-                values[pd.isna(values)] = None  # NaN/NA/NaT of a DataFrame cell is missing
-                return values
-            return np.full(n, None, dtype=object)
+                # NaN/NA/NaT of a DataFrame cell is missing
+                return values, _none_for_missing(values)
+            return np.full(n, None, dtype=object), True
 
-        extras_column = column("extras")
-        addresses = column("addresses")
+        extras_column = column("extras")[0]
+        addresses = column("addresses")[0]
     else:
         rows = records if isinstance(records, list) else list(records)
         n = len(rows)
@@ -206,8 +248,8 @@ def read_batch(
             )
         if odd or not n:
 
-            def column(name: str) -> ObjectArray:
-                return object_array([record.get(name) for record in rows], n)
+            def column(name: str) -> tuple[ObjectArray, bool]:
+                return object_array([record.get(name) for record in rows], n), False
 
         else:
             # Plain dicts: pandas reads every field of every record in one C loop (a third
@@ -216,36 +258,42 @@ def read_batch(
             table = pd.DataFrame(rows, columns=list(_READ_FIELDS), dtype=object).to_numpy()
             positions = {name: k for k, name in enumerate(_READ_FIELDS)}
 
-            def column(name: str) -> ObjectArray:
+            def column(name: str) -> tuple[ObjectArray, bool]:
                 values: ObjectArray = table[:, positions[name]].copy()
-                values[pd.isna(values)] = None
-                return values
+                return values, _none_for_missing(values)
 
-        extras_column = column("extras")
-        addresses = column("addresses")
+        extras_column = column("extras")[0]
+        addresses = column("addresses")[0]
 
-    scalars = {name: _text_or_problem(column(name), name, problems) for name in SCALAR_FIELDS}
-    lists = {name: _flatten(column(name), name, problems) for name in LIST_FIELDS}
-    first = _first_address(addresses, problems)
-    present = np.flatnonzero(~pd.isna(first)) if n else np.empty(0, dtype=np.intp)
+    scalars = {}
+    for name in SCALAR_FIELDS:
+        values, all_text = column(name)
+        scalars[name] = _text_or_problem(values, name, problems, all_text)
+    lists = {name: _flatten(column(name)[0], name, problems) for name in LIST_FIELDS}
+    first = _first_address(addresses, problems)  # a mapping or None in every cell
+    present = np.flatnonzero(np.frombuffer(first, dtype=np.uintp) != _NONE_ADDRESS)
     present_addresses = first[present].tolist()
+    found: dict[str, tuple[ObjectArray, bool]]
     if present_addresses and set(map(type, present_addresses)) == {dict}:
         # every field of every address in one C loop, as for the records
         frame = pd.DataFrame(present_addresses, columns=list(ADDRESS_FIELDS), dtype=object)
-        parts = frame.to_numpy(copy=True)
-        parts[pd.isna(parts)] = None
-        found = {name: parts[:, k] for k, name in enumerate(ADDRESS_FIELDS)}
+        parts = frame.to_numpy()
+        found = {}
+        for k, name in enumerate(ADDRESS_FIELDS):
+            part: ObjectArray = parts[:, k].copy()
+            found[name] = part, _none_for_missing(part)
     else:
         found = {
-            name: object_array([a.get(name) for a in present_addresses], len(present))
+            name: (object_array([a.get(name) for a in present_addresses], len(present)), False)
             for name in ADDRESS_FIELDS
         }
     address: dict[str, ObjectArray] = {}
     for name in ADDRESS_FIELDS:
         values = np.full(n, None, dtype=object)
+        part, all_text = found[name]
         if len(present):
-            values[present] = found[name]
-        address[name] = _text_or_problem(values, f"addresses.{name}", problems)
+            values[present] = part
+        address[name] = _text_or_problem(values, f"addresses.{name}", problems, all_text)
     extras: dict[str, ObjectArray] = {}
     for name in extra_fields:
         values = object_array(

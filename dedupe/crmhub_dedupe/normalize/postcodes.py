@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from crmhub_dedupe.normalize._reference import null_tokens, read_table
 from crmhub_dedupe.normalize.text import fold
@@ -59,6 +60,53 @@ def postcode_check(raw: str, country: str | None) -> tuple[str | None, bool]:
     return compact, pattern.fullmatch(compact) is not None
 
 
+def postcode_checks(
+    raws: Sequence[object], countries: Sequence[str | None]
+) -> list[tuple[str | None, bool] | None]:
+    """:func:`postcode_check` over aligned lists (None where ``raw`` is None).
+
+    The frame builder calls this once per batch with the distinct (code, country) pairs:
+    nearly one per record, so the usual code, ASCII letters and digits with at most spaces
+    between them ("1234 AB", "SW1A 1AA", "10115"), is compacted right here. For such text
+    every step of :func:`postcode_check` reduces to removing the spaces and upper-casing
+    (NFKC changes nothing, no country prefix without a "-", a digit means a value); anything
+    else goes to :func:`postcode_check` itself.
+    """
+    out: list[tuple[str | None, bool] | None] = []
+    append = out.append
+    formats = _formats()
+    generic = _GENERIC_RE.fullmatch
+    digit_is_value = _digit_means_a_value()
+    str_type = str
+    for raw, country in zip(raws, countries, strict=True):
+        if raw is None:
+            append(None)
+            continue
+        if type(raw) is not str_type:
+            append(postcode_check(_text(raw), country))
+            continue
+        compact = raw.replace(" ", "")
+        # isalnum() alone would accept other scripts' letters and digits; not isalpha(): a digit
+        if not (compact.isascii() and compact.isalnum() and digit_is_value) or compact.isalpha():
+            append(postcode_check(raw, country))
+            continue
+        compact = compact.upper()
+        pattern, pad = formats.get(country or "", (None, 0))
+        if pad and len(compact) < pad and compact.isdigit():
+            compact = compact.zfill(pad)
+        if pattern is None:
+            append((compact, generic(compact) is not None))
+        else:
+            append((compact, pattern.fullmatch(compact) is not None))
+    return out
+
+
+def _text(raw: object) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # 1067.0 from a spreadsheet
+    return str(raw)
+
+
 def normalize_postcode(raw: object, country: str | None = None) -> str | None:
     """Compact postal code of ``raw`` for ``country`` (ISO alpha-2), None when empty.
 
@@ -69,6 +117,4 @@ def normalize_postcode(raw: object, country: str | None = None) -> str | None:
     """
     if raw is None or (isinstance(raw, float) and raw != raw):
         return None
-    if isinstance(raw, float) and raw.is_integer():
-        raw = int(raw)  # 1067.0 from a spreadsheet
-    return postcode_check(str(raw), country.upper() if country else None)[0]
+    return postcode_check(_text(raw), country.upper() if country else None)[0]
