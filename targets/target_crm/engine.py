@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from target_crm.errors import BatchError, ProtocolError, RecordError
-from target_crm.mapping import CRMMapping
+from target_crm.mapping import CRMMapping, RowBuilder
 from target_crm.profiles.base import ParentRef, Profile, WorkItem
 from target_crm.results import (
     ACCEPTED,
@@ -25,6 +25,9 @@ from target_crm.results import (
     now_iso,
 )
 from target_crm.settings import Settings
+
+#: "not looked up yet" in the per-batch row builder cache (None is an answer there)
+_UNSET: Any = object()
 
 
 class Engine:
@@ -55,19 +58,12 @@ class Engine:
     # -- building work items -------------------------------------------------------------
 
     def _intent(self, stream: str, record: dict[str, Any]) -> str | None:
-        if stream == "customers":
-            if record.get("merged_into"):
-                return "merge"
-            if record.get("retired"):
-                return (
-                    None
-                    if self.settings.delete_policy == "ignore"
-                    else (self.settings.delete_policy)
-                )
-        elif record.get("retired"):
-            return (
-                None if self.settings.delete_policy == "ignore" else (self.settings.delete_policy)
-            )
+        """upsert, merge, archive or delete; None for a retired record the policy ignores."""
+        if stream == "customers" and record.get("merged_into"):
+            return "merge"
+        if record.get("retired"):
+            policy = self.settings.delete_policy
+            return None if policy == "ignore" else policy
         return "upsert"
 
     def build(
@@ -78,32 +74,38 @@ class Engine:
         items: list[WorkItem] = []
         done: list[Outcome] = []
         fields: dict[str, str | None] = {}
+        if sm is None:
+            for seq, rec in records:
+                done.append(
+                    Outcome(
+                        stream,
+                        str(rec.get(self._key_field(stream)) or ""),
+                        "error",
+                        rec.get("remote_id"),
+                        rec.get("content_hash"),
+                        f"profile {self.profile.name} has no mapping for stream {stream!r} in "
+                        f"{self.mapping.path}; add one (the record is kept for the next run)",
+                        seq=seq,
+                    )
+                )
+            return items, done, fields
         # looked up once per batch, not per record
         profile = self.profile
         remote_ids = profile.remote_ids
         kind_alias = profile.kind_alias
         entries = self.ledger.entries
         dry_run = self.settings.dry_run
-        key_field = "master_id" if stream == "customers" else "record_id"
+        intent_of = self._intent
+        key_field = self._key_field(stream)
         parent_field = "organization_master_id" if stream == "customers" else "master_id"
-        only = next(iter(sm.objects.values())) if sm is not None and len(sm.objects) == 1 else None
+        only = next(iter(sm.objects.values())) if len(sm.objects) == 1 else None
+        #: id of an object mapping -> the profile's row builder for it (None: a payload)
+        builders: dict[int, RowBuilder | None] = {}
         for seq, rec in records:
-            key = str(rec.get(key_field) or "")
+            key = rec.get(key_field)
+            if type(key) is not str:
+                key = str(key or "")
             chash = rec.get("content_hash")
-            if sm is None:
-                done.append(
-                    Outcome(
-                        stream,
-                        key,
-                        "error",
-                        rec.get("remote_id"),
-                        chash,
-                        f"profile {profile.name} has no mapping for stream {stream!r} in "
-                        f"{self.mapping.path}; add one (the record is kept for the next run)",
-                        seq=seq,
-                    )
-                )
-                continue
             if not key:
                 done.append(
                     Outcome(
@@ -117,7 +119,7 @@ class Engine:
                     )
                 )
                 continue
-            intent = self._intent(stream, rec)
+            intent = intent_of(stream, rec)
             entry = entries.get((stream, key))
             remote = rec.get("remote_id") or (entry.remote_id if entry else None)
             if not remote_ids and entry is not None:
@@ -155,17 +157,26 @@ class Engine:
                 continue
             if intent == "upsert":
                 try:
-                    row = None if dry_run else profile.build_row(item)
-                    if row is None:
+                    if dry_run:
                         item.payload = self._payload(item)
                     else:
-                        item.row = row
+                        build = builders.get(id(om), _UNSET)
+                        if build is _UNSET:
+                            build = builders[id(om)] = profile.row_builder(om)
+                        if build is None:
+                            item.payload = self._payload(item)
+                        else:
+                            item.row = build(rec, key)
                 except RecordError as exc:
                     done.append(item.outcome("error", error=str(exc)))
                     fields[key] = exc.field
                     continue
             items.append(item)
         return items, done, fields
+
+    @staticmethod
+    def _key_field(stream: str) -> str:
+        return "master_id" if stream == "customers" else "record_id"
 
     def _payload(self, item: WorkItem) -> dict[str, Any]:
         if self.profile.remote_ids:

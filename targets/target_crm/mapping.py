@@ -258,7 +258,7 @@ def _convert_type(value: Any, kind: str, key: str, object_name: str, target: str
 
 
 _Builder = Callable[[Mapping[str, Any], str], dict[str, Any]]
-_RowBuilder = Callable[[Mapping[str, Any], str], tuple[Any, ...]]
+RowBuilder = Callable[[Mapping[str, Any], str], tuple[Any, ...]]
 
 
 def _read_code(
@@ -369,7 +369,7 @@ def _compile_row_builder(
     columns: tuple[str, ...],
     constants: Mapping[str, Any],
     json_text: frozenset[str],
-) -> _RowBuilder:
+) -> RowBuilder:
     """One generated function that builds a record's row straight away: the values of
     ``apply_all`` in column order, with no payload dict in between.
 
@@ -398,7 +398,7 @@ def _compile_row_builder(
             cell = f"_dumps({cell}).decode()"
         cells.append(cell)
     body.append(f"return ({', '.join(cells)}{',' if len(cells) == 1 else ''})")
-    return cast(_RowBuilder, _define("row", body, om, names))
+    return cast(RowBuilder, _define("row", body, om, names))
 
 
 def _define(name: str, body: list[str], om: ObjectMapping, names: dict[str, Any]) -> Any:
@@ -440,7 +440,7 @@ class ObjectMapping:
         columns: Sequence[str],
         constants: Mapping[str, Any] | None = None,
         json_text: Collection[str] = (),
-    ) -> _RowBuilder:
+    ) -> RowBuilder:
         """A function ``(record, key) -> tuple``: ``apply_all``'s values in ``columns``
         order (see ``_compile_row_builder``), for profiles that write rows (SQL, CSV)."""
         return _compile_row_builder(self, tuple(columns), constants or {}, frozenset(json_text))

@@ -5,7 +5,9 @@ Decimal numbers lose nothing that matters here: canonical amounts travel as deci
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from collections.abc import Callable
+from typing import IO, Any
 
 import orjson
 from singer_sdk.exceptions import InvalidInputLine
@@ -24,3 +26,31 @@ class FastSingerReader(SingerReader):
         if not isinstance(value, dict):
             raise InvalidInputLine(f"Singer message is not a JSON object: {line[:500]}")
         return value
+
+    def process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict[str, Any]], None]],
+    ) -> Counter[str]:
+        """singer-sdk's loop over the input lines (decode, check, dispatch by type, count)
+        with its per-line method calls written out: one loop turn per record of the run."""
+        stats: dict[str, int] = {}
+        loads = orjson.loads
+        for line in file_input or self.default_input:
+            self._current_message = line
+            try:
+                message = loads(line)
+            except orjson.JSONDecodeError:
+                message = None
+            if type(message) is not dict:
+                message = self.deserialize_json(line)  # raises, naming the line
+            if "type" not in message:
+                self.assert_line_requires(message, requires={"type"})  # raises
+            kind = message["type"]
+            callback = callbacks.get(kind)
+            if callback is not None:
+                callback(message)
+            else:
+                self._process_unknown_message(message)
+            stats[kind] = stats.get(kind, 0) + 1
+        return Counter(**stats)

@@ -42,11 +42,14 @@ class CRMSink(BatchSink):
 
     def process_batch(self, context: dict[str, Any]) -> None:
         """Push one batch; related streams first drain pending customers (their parents)."""
-        records = context.get("records") or []
+        records = context.pop("records", None) or []
         if records:
             if self.stream_name != "customers":
                 self._crm_target.drain_customers()
             self._crm_target.submit_push(self.stream_name, records)
+        # the batch is pushed (or handed to the push worker): its records die here, before
+        # the collection in settle_memory, which then walks only what outlives the batch
+        del records
         # only now are these records done (a nested customers drain must not count them)
         self.first_pending_seq = None
         self._crm_target.emit_safe_state()

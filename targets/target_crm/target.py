@@ -26,6 +26,18 @@ _S = th.StringType
 _I = th.IntegerType
 _B = th.BooleanType
 _N = th.NumberType
+#: the record metadata columns singer-sdk removes from each incoming record
+_SDC_COLUMNS = frozenset(
+    {
+        "_sdc_extracted_at",
+        "_sdc_received_at",
+        "_sdc_batched_at",
+        "_sdc_deleted_at",
+        "_sdc_sequence",
+        "_sdc_table_version",
+        "_sdc_sync_started_at",
+    }
+)
 
 
 def _p(name: str, kind: Any, text: str, **kw: Any) -> th.Property[Any]:
@@ -102,8 +114,11 @@ class TargetCRM(Target):
         self._inflight: deque[tuple[int, Future[Any]]] = deque()
         self._first_failed_seq: int | None = None
         self.state_held = False
-        self._plain: dict[str, bool] = {}
+        #: stream -> its sink when its records take the short path (None: the SDK's path)
+        self._plain: dict[str, CRMSink | None] = {}
         self._frozen = False
+        #: whether the garbage collector ran automatically before ``run`` paused it
+        self._collector_was_on: bool | None = None
         super().__init__(*args, **kwargs)
         # sinks drain one after another: customers must reach the CRM before their history
         self.max_parallelism = 1
@@ -156,12 +171,14 @@ class TargetCRM(Target):
             future.result()
 
     def settle_memory(self) -> None:
-        """After a batch: collect its garbage, then freeze what survives (the ledger, the
-        parent index, the profile's caches) so later collections skip it.
+        """After a batch (its records released): collect what it left behind, then freeze
+        what survives (the ledger, the parent index, the profile's caches) so later
+        collections skip it.
 
-        The cyclic collector's full passes rescanned every long-lived object of the run
-        again and again: a quarter to a third of the target's CPU time. Each batch's own
-        cycles are still collected here before the freeze, so nothing leaks.
+        The collector's automatic passes are off while the run reads (see ``run``): they
+        walked the batch being read, and without the freeze every long-lived object of the
+        run again and again, a quarter to a third of the target's CPU time. This one pass
+        per batch sees only what the batch left alive, and no cycle of a batch outlives it.
         """
         gc.collect()
         gc.freeze()
@@ -178,43 +195,48 @@ class TargetCRM(Target):
         self.record_seq += 1
         stream = message_dict.get("stream")
         record = message_dict.get("record")
-        sink = self._sinks_active.get(stream) if type(stream) is str else None
-        if type(record) is not dict or sink is None or not self._plain_stream(sink.stream_name):
+        sink = self._plain.get(stream) if type(stream) is str else None
+        if sink is None and type(stream) is str and stream not in self._plain:
+            sink = self._plain_sink(stream)
+        if sink is None or type(record) is not dict:
             # anything unusual (stream maps, flattening, a record without schema or a bad
             # line) takes singer-sdk's own path, with its checks and messages
             super()._process_record_message(message_dict)
             return
         # the common case: the SDK's steps without its per-record copies and checks that
         # cannot fail here (validation stays on when validate_records is set)
-        sink._remove_sdc_metadata_from_record(record)
+        if not _SDC_COLUMNS.isdisjoint(record):
+            sink._remove_sdc_metadata_from_record(record)
         if sink._validator is not None:
             # without a validator this only parsed timestamps, which CRMSink leaves as text
             sink._validate_and_parse(record)
-        sink._singer_validate_message(record)
+        for key_property in sink._key_properties:
+            if key_property not in record:
+                sink._singer_validate_message(record)  # raises, naming the key
         sink.tally_record_read()
         sink.process_record(record, sink._get_context(record))
         if sink.current_size >= sink.max_size:
             self.drain_one(sink)
         self._handle_max_record_age()
 
-    def _plain_stream(self, stream: str) -> bool:
-        """Whether records of ``stream`` reach its sink unchanged (no stream map, no
-        flattening, no record metadata added); asked once per stream."""
-        plain = self._plain.get(stream)
-        if plain is None:
-            maps = self.mapper.stream_maps.get(stream)
-            sink = self._sinks_active.get(stream)
-            plain = bool(
-                maps
-                and sink is not None
-                and not sink.include_sdc_metadata_properties
-                and len(maps) == 1
-                and type(maps[0]) is SameRecordTransform
-                and maps[0].stream_alias == stream
-                and not self.config.get("flattening_enabled")
-            )
-            self._plain[stream] = plain
-        return plain
+    def _plain_sink(self, stream: str) -> CRMSink | None:
+        """The sink of ``stream`` when its records reach it unchanged (no stream map, no
+        flattening, no record metadata added), else None; asked once per stream."""
+        maps = self.mapper.stream_maps.get(stream)
+        sink = self._sinks_active.get(stream)
+        plain = (
+            isinstance(sink, CRMSink)
+            and maps
+            and sink.stream_name == stream
+            and not sink.include_sdc_metadata_properties
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == stream
+            and not self.config.get("flattening_enabled")
+        )
+        found = sink if plain and isinstance(sink, CRMSink) else None
+        self._plain[stream] = found
+        return found
 
     def _process_schema_message(self, message_dict: dict[str, Any]) -> None:
         self._plain.clear()  # a new schema may bring new stream maps or a new sink
@@ -265,6 +287,8 @@ class TargetCRM(Target):
 
     def run(self, file_input: IO[str] | None = None) -> None:
         """Read Singer messages; turn our errors into one clear line and exit code 1."""
+        self._collector_was_on = gc.isenabled()
+        gc.disable()  # collected once per batch instead (settle_memory)
         try:
             _ = self.engine  # load mapping and check credentials before reading input
             self.listen(file_input)
@@ -305,10 +329,14 @@ class TargetCRM(Target):
         self._finish()
 
     def _thaw(self) -> None:
-        """Make the run's frozen objects ordinary again (matters when run in-process)."""
+        """Make the run's frozen objects ordinary again and let the collector run as it did
+        before the run (matters when run in-process)."""
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
+        if self._collector_was_on:
+            gc.enable()
+        self._collector_was_on = None
 
     def _finish(self) -> None:
         self._thaw()

@@ -37,3 +37,18 @@ def test_a_stopped_run_leaves_nothing_frozen(tmp_path: Path, out: dict[str, Any]
     with pytest.raises(InvalidInputLine):
         run_target({**config, "batch_size": 1}, text)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_run_leaves_the_collector_as_it_found_it(tmp_path: Path, out: dict[str, Any]) -> None:
+    # the run pauses automatic collection (it collects once per batch instead); a caller
+    # that had switched it off itself still has it off afterwards
+    config = {"profile": "sql", "sqlalchemy_url": f"sqlite:///{tmp_path / 'crm.db'}", **out}
+    gc.disable()
+    try:
+        _, code = run_target({**config, "batch_size": 3}, singer_text({"customers": [person(1)]}))
+        assert code == 0
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+    _, code = run_target({**config, "batch_size": 3}, singer_text({"customers": [person(2)]}))
+    assert code == 0 and gc.isenabled()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from target_crm.errors import RecordError
-from target_crm.mapping import CRMMapping, ObjectMapping
+from target_crm.mapping import CRMMapping, ObjectMapping, RowBuilder
 from target_crm.results import Outcome
 from target_crm.settings import Settings
 
@@ -129,10 +129,11 @@ class Profile(ABC):
         """Fields the profile knows on an object; None when any name is fine."""
         return None
 
-    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
-        """The row an upsert of ``item`` writes, built straight from its record (raising
-        RecordError like the payload would); None when the profile works from the payload
-        dict instead. Row-writing profiles skip the dict per record."""
+    def row_builder(self, om: ObjectMapping) -> RowBuilder | None:
+        """The function ``(record, key) -> row`` that builds the row an upsert of a record
+        of ``om`` writes, straight from the record (raising RecordError like the payload
+        would); None when the profile works from the payload dict instead. Row-writing
+        profiles skip the dict per record; the engine asks once per batch."""
         return None
 
     def open(self) -> None:  # noqa: B027

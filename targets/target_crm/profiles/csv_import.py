@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from target_crm.errors import ConfigurationError
-from target_crm.mapping import ObjectMapping
+from target_crm.mapping import ObjectMapping, RowBuilder
 from target_crm.profiles.base import Profile, WorkItem
 from target_crm.results import Outcome
 
@@ -143,9 +142,7 @@ class CsvImportProfile(Profile):
         self._files: dict[str, tuple[IO[str], Any]] = {}
         self.files_written: list[Path] = []
         #: id of an object mapping -> (that mapping, its generated row builder)
-        self._row_builders: dict[
-            int, tuple[ObjectMapping, Callable[[Any, str], tuple[Any, ...]]]
-        ] = {}
+        self._row_builders: dict[int, tuple[ObjectMapping, RowBuilder]] = {}
 
     def known_fields(self, object_name: str) -> set[str] | None:
         """The import tool's standard columns (custom columns go in custom_fields)."""
@@ -170,13 +167,13 @@ class CsvImportProfile(Profile):
         """The import file's columns: the crmhub key, then every mapped field."""
         return [om.external_id] + [s.target for s in om.fields if s.target != om.external_id]
 
-    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
-        """The import file's row of ``item``, built straight from its record."""
-        cached = self._row_builders.get(id(item.om))
-        if cached is None or cached[0] is not item.om:
-            cached = (item.om, item.om.row_builder(self._header(item.om)))
-            self._row_builders[id(item.om)] = cached
-        return cached[1](item.record, item.key)
+    def row_builder(self, om: ObjectMapping) -> RowBuilder:
+        """The builder of the import file's rows of ``om``, made on first use."""
+        cached = self._row_builders.get(id(om))
+        if cached is None or cached[0] is not om:
+            cached = (om, om.row_builder(self._header(om)))
+            self._row_builders[id(om)] = cached
+        return cached[1]
 
     def upsert(self, items: list[WorkItem]) -> list[Outcome]:
         """Append rows to the object's import file."""
@@ -187,7 +184,10 @@ class CsvImportProfile(Profile):
         for obj, group in by_obj.items():
             writer = self._writer(obj, self._header(group[0].om))
             # the csv module writes None as an empty cell
-            writer.writerows([it.row if it.row is not None else self.build_row(it) for it in group])
+            build = self.row_builder(group[0].om)
+            writer.writerows(
+                [it.row if it.row is not None else build(it.record, it.key) for it in group]
+            )
             self._files[obj][0].flush()
             for it in group:
                 out.append(it.outcome("update" if it.remote_id else "create", it.key))

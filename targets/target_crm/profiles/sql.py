@@ -8,7 +8,6 @@ the merged-away row, set its ``merged_into`` column and re-point related rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from target_crm.errors import BatchError, ConfigurationError
-from target_crm.mapping import ObjectMapping
+from target_crm.mapping import ObjectMapping, RowBuilder
 from target_crm.profiles.base import ParentRef, Profile, WorkItem, chunks
 from target_crm.results import Outcome
 
@@ -95,9 +94,7 @@ class SqlProfile(Profile):
         #: table name -> (SQL text, parameter order, JSON columns) of the SQLite fast path
         self._lite: dict[str, tuple[str, list[str], list[int]]] = {}
         #: id of an object mapping -> (that mapping, its generated SQLite row builder)
-        self._row_builders: dict[
-            int, tuple[ObjectMapping, Callable[[Any, str], tuple[Any, ...]]]
-        ] = {}
+        self._row_builders: dict[int, tuple[ObjectMapping, RowBuilder]] = {}
         inspector = sa.inspect(self.db)
         self.existing = {t for t in self.tables.values() if inspector.has_table(t.name)}
         if not self.settings.dry_run:
@@ -156,13 +153,14 @@ class SqlProfile(Profile):
             self._lite[table.name] = cached
         return cached
 
-    def build_row(self, item: WorkItem) -> tuple[Any, ...] | None:
-        """On SQLite, the row in the upsert's parameter order (see ``_sqlite_upsert``)."""
+    def row_builder(self, om: ObjectMapping) -> RowBuilder | None:
+        """On SQLite, the builder of rows in the upsert's parameter order (see
+        ``_sqlite_upsert``); elsewhere None (rows go through SQLAlchemy as dicts)."""
         if self.db.dialect.name != "sqlite":
             return None
-        return self._row_builder(item.om)(item.record, item.key)
+        return self._row_builder(om)
 
-    def _row_builder(self, om: ObjectMapping) -> Callable[[Any, str], tuple[Any, ...]]:
+    def _row_builder(self, om: ObjectMapping) -> RowBuilder:
         """The generated row builder of one object mapping, made on first use."""
         cached = self._row_builders.get(id(om))
         if cached is None or cached[0] is not om:
