@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, Table, Update, bindparam, func, insert, select, update
@@ -48,6 +49,37 @@ class Outcome(NamedTuple):
     at: datetime
 
 
+#: the columns of a new ledger row, in the order ``record_outcomes`` builds them
+_INSERT_COLUMNS = (
+    "target",
+    "stream",
+    "record_key",
+    "remote_id",
+    "content_hash",
+    "disposition",
+    "status",
+    "action",
+    "error",
+    "attempts",
+    "pushed_at",
+    "run_id",
+)
+#: the columns an update sets, by what the outcome was (then the row's id)
+_ACCEPTED_COLUMNS = (
+    "status",
+    "action",
+    "error",
+    "attempts",
+    "pushed_at",
+    "run_id",
+    "content_hash",
+    "disposition",
+    "remote_id",
+)
+_FAILED_COLUMNS = ("status", "action", "error", "attempts", "pushed_at", "run_id")
+_FAILED_FIRST_REMOTE_COLUMNS = (*_FAILED_COLUMNS, "remote_id")
+
+
 def record_outcomes(
     s: Session, target: str, outcomes: Iterable[Outcome], run_id: int | None
 ) -> dict[str, int]:
@@ -82,64 +114,98 @@ def record_outcomes(
                 )
             ):
                 existing[(stream, key)] = (row_id, status, attempts, remote)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    counts = {ACCEPTED: 0, FAILED: 0}
+    # Rows are tuples in the column order above: a dict per row, then its values picked
+    # out again by name, cost more than SQLite's writing of them.
+    inserts: list[tuple[Any, ...]] = []
+    accepted_updates: list[tuple[Any, ...]] = []
+    failed_updates: list[tuple[Any, ...]] = []
+    failed_first_remote: list[tuple[Any, ...]] = []
+    failed_count = 0
     for (stream, key), o in latest.items():
-        failed = o.action == "error"
-        counts[FAILED if failed else ACCEPTED] += 1
         before = existing.get((stream, key))
-        attempts = 1
-        if before is not None and before[1] == FAILED:
-            attempts = before[2] + 1
-        values: dict[str, Any] = {
-            "status": FAILED if failed else ACCEPTED,
-            "action": o.action,
-            "error": o.error if failed else None,
-            "attempts": attempts,
-            "pushed_at": o.at,
-            "run_id": run_id,
-        }
-        if not failed:
-            values["content_hash"] = o.content_hash
-            values["disposition"] = o.disposition
-            values["remote_id"] = o.remote_id
-        elif o.remote_id and before is not None and before[3] is None:
-            values["remote_id"] = o.remote_id
-        if before is None:
+        if o.action == "error":
+            failed_count += 1
+            if before is None:
+                inserts.append(
+                    (
+                        target,
+                        stream,
+                        key,
+                        o.remote_id,
+                        None,
+                        None,
+                        FAILED,
+                        o.action,
+                        o.error,
+                        1,
+                        o.at,
+                        run_id,
+                    )
+                )
+                continue
+            attempts = before[2] + 1 if before[1] == FAILED else 1
+            values = (FAILED, o.action, o.error, attempts, o.at, run_id)
+            if o.remote_id and before[3] is None:
+                failed_first_remote.append((*values, o.remote_id, before[0]))
+            else:
+                failed_updates.append((*values, before[0]))
+        elif before is None:
             inserts.append(
-                {
-                    "target": target,
-                    "stream": stream,
-                    "record_key": key,
-                    "remote_id": o.remote_id,
-                    "content_hash": None if failed else o.content_hash,
-                    "disposition": None if failed else o.disposition,
-                    **values,
-                }
+                (
+                    target,
+                    stream,
+                    key,
+                    o.remote_id,
+                    o.content_hash,
+                    o.disposition,
+                    ACCEPTED,
+                    o.action,
+                    None,
+                    1,
+                    o.at,
+                    run_id,
+                )
             )
         else:
-            updates.append({"id": before[0], **values})
+            attempts = before[2] + 1 if before[1] == FAILED else 1
+            accepted_updates.append(
+                (
+                    ACCEPTED,
+                    o.action,
+                    None,
+                    attempts,
+                    o.at,
+                    run_id,
+                    o.content_hash,
+                    o.disposition,
+                    o.remote_id,
+                    before[0],
+                )
+            )
     table = PublishRecord.__table__
     assert isinstance(table, Table)  # noqa: S101 - a declarative model's table
-    # Updates are grouped by their set of columns so each group is one executemany.
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in updates:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
+    # one executemany per set of columns
     by_id = update(table).where(table.c.id == bindparam("row_id"))
-    for rows in groups.values():
-        for row in rows:
-            row["row_id"] = row.pop("id")
-        _executemany(s, by_id, rows)
-    if inserts:
-        _executemany(s, insert(table), inserts)
-    return counts
+    for columns, rows in (
+        (_ACCEPTED_COLUMNS, accepted_updates),
+        (_FAILED_COLUMNS, failed_updates),
+        (_FAILED_FIRST_REMOTE_COLUMNS, failed_first_remote),
+    ):
+        _executemany(s, by_id, (*columns, "row_id"), rows)
+    _executemany(s, insert(table), _INSERT_COLUMNS, inserts)
+    return {ACCEPTED: len(latest) - failed_count, FAILED: failed_count}
 
 
-def _executemany(s: Session, statement: Insert | Update, rows: list[dict[str, Any]]) -> None:
-    """Run ``statement`` once per row (all rows with the same keys), in one executemany.
+def _executemany(
+    s: Session,
+    statement: Insert | Update,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Run ``statement`` once per row (each a tuple of the values of ``columns``), in one
+    executemany.
 
-    On SQLite the rows are bound as plain tuples, each value through its column type's own
+    On SQLite the rows are bound as they are, each value through its column type's own
     bind conversion (once per distinct value: a batch shares one time stamp): SQLAlchemy's
     per-row parameter processing cost more than SQLite's writing of 100,000 ledger rows.
     Elsewhere the statement runs through SQLAlchemy in slices of 5,000 rows.
@@ -148,35 +214,38 @@ def _executemany(s: Session, statement: Insert | Update, rows: list[dict[str, An
         return
     conn = s.connection()
     dialect = conn.dialect
-    if dialect.name != "sqlite":
-        for start in range(0, len(rows), 5000):
-            conn.execute(statement, rows[start : start + 5000])
-        return
-    keys = list(rows[0])
-    compiled = statement.compile(dialect=dialect, column_keys=keys)
+    compiled = statement.compile(dialect=dialect, column_keys=list(columns))
     order = list(compiled.positiontup or [])
-    if sorted(order) != sorted(keys):
-        # the statement binds more (or other) parameters than the rows carry
-        conn.execute(statement, rows)
+    if dialect.name != "sqlite" or sorted(order) != sorted(columns):
+        # other databases, or a statement that binds more (or other) parameters than the
+        # rows carry: SQLAlchemy's own path, by name
+        named = [dict(zip(columns, row, strict=True)) for row in rows]
+        for start in range(0, len(named), 5000):
+            conn.execute(statement, named[start : start + 5000])
         return
+    if order != list(columns):
+        pick = itemgetter(*[columns.index(name) for name in order])
+        rows = [pick(row) for row in rows]
     convert: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = []
     for position, name in enumerate(order):
         bind = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if bind is not None:
             convert.append((position, bind, {}))
-    params = []
-    for row in rows:
-        values = list(map(row.__getitem__, order))
-        for position, process, done in convert:
-            value = values[position]
-            try:
-                values[position] = done[value]
-            except KeyError:
-                values[position] = done[value] = process(value)
-            except TypeError:  # an unhashable value: converted, not remembered
-                values[position] = process(value)
-        params.append(tuple(values))
-    conn.exec_driver_sql(str(compiled), params)
+    if convert:
+        params = []
+        for row in rows:
+            values = list(row)
+            for position, process, done in convert:
+                value = values[position]
+                try:
+                    values[position] = done[value]
+                except KeyError:
+                    values[position] = done[value] = process(value)
+                except TypeError:  # an unhashable value: converted, not remembered
+                    values[position] = process(value)
+            params.append(tuple(values))
+        rows = params
+    conn.exec_driver_sql(str(compiled), rows)
 
 
 def retry_list(s: Session, target: str) -> list[PublishRecord]:

@@ -79,26 +79,32 @@ class ResultsTail:
             data = data[: data.rfind(b"\n") + 1]
         self.offset += len(data)
         outcomes: list[Outcome] = []
+        append = outcomes.append
+        loads = orjson.loads
         for raw in data.split(b"\n"):
             line = raw.strip()
             if not line:
                 continue
             try:
-                values = _decode(line)
-                outcome = Outcome(
-                    stream=str(values["stream"]),
-                    key=str(values["key"]),
-                    action=str(values["action"]),
-                    remote_id=None if values.get("remote_id") is None else str(values["remote_id"]),
-                    content_hash=values.get("content_hash"),
-                    error=values.get("error"),
-                    disposition=values.get("disposition"),
-                    at=_at(values.get("at")),
+                try:
+                    values = loads(line)
+                except orjson.JSONDecodeError:
+                    values = _decode(line)
+                remote_id = values.get("remote_id")
+                append(
+                    Outcome(
+                        str(values["stream"]),
+                        str(values["key"]),
+                        str(values["action"]),
+                        None if remote_id is None else str(remote_id),
+                        values.get("content_hash"),
+                        values.get("error"),
+                        values.get("disposition"),
+                        _at(values.get("at")),
+                    )
                 )
             except (ValueError, KeyError, TypeError, AttributeError):
                 self.unreadable += 1
-                continue
-            outcomes.append(outcome)
         return outcomes
 
 
