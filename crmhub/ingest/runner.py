@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[str, int, float], None]
 _dumps = orjson.dumps
 _SORT = orjson.OPT_SORT_KEYS
+_SORT_LINE = orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 # Records after which the writing moves from a thread to a child process (from the first
 # full batch with the default batch size). Starting one costs about half a second of CPU, so
@@ -134,19 +135,23 @@ class _Stream:
 
     def encode(self, records: Iterable[Any]) -> EncodedBatch:
         keys: list[str] = []
-        payloads: list[bytes] = []
-        canonicals: list[bytes] = []
+        # The JSON texts are appended to one growing buffer, not kept as one bytes object
+        # each until a join: orjson's output is allocated far larger than it ends up, so
+        # keeping 20,000 of them alive left every one on a fresh page (a page fault per
+        # record and text; 2 µs a record where a dumps costs 0.1-0.3).
+        payloads = bytearray()
+        canonicals = bytearray()
         statuses: list[str] = []
-        reasons_of: list[str | None] = []
+        reasons_of: list[str | None] = []  # "" for none (see EncodedBatch)
         key_fields = self.key_fields
         single = key_fields[0] if len(key_fields) == 1 else None
         mapping = self.mapping
         blake = hashlib.blake2b
         apply = mapping.apply_function if mapping else None
         dumps = _dumps
-        add_key, add_payload = keys.append, payloads.append
+        add_key, add_payload = keys.append, payloads.extend
         add_canonical, add_status, add_reasons = (
-            canonicals.append,
+            canonicals.extend,
             statuses.append,
             reasons_of.append,
         )
@@ -155,9 +160,9 @@ class _Stream:
                 raise SingerProtocolError(
                     f"stream {self.name!r}: a RECORD's `record` is not an object", stream=self.name
                 )
-            payload = dumps(record, option=_SORT)
+            payload = dumps(record, option=_SORT_LINE)  # the JSON text and its line end
             # The content hash is computed by the writer (EncodedBatch.rows); here only a
-            # record without a usable key needs it, as its key.
+            # record without a usable key needs it, as its key (of the text alone).
             problems: list[dict[str, Any]] | None = None
             if single is not None:
                 value = record.get(single)
@@ -172,9 +177,9 @@ class _Stream:
                 key = None if any(v is None for v in values) else "|".join(map(str, values))
             else:
                 # no key at all: identical content is the same record
-                key = blake(payload, digest_size=16).hexdigest()
+                key = blake(payload[:-1], digest_size=16).hexdigest()
             if key is None:
-                key = "#" + blake(payload, digest_size=16).hexdigest()
+                key = "#" + blake(payload[:-1], digest_size=16).hexdigest()
                 problems = [
                     {
                         "code": "missing_key",
@@ -185,31 +190,33 @@ class _Stream:
             add_key(key)
             add_payload(payload)
             if apply is None:
-                add_canonical(b"")
+                add_canonical(b"\n")
                 if problems:
                     add_status("quarantined")
                     add_reasons(_text(problems))
                 else:
                     add_status("unmapped")
-                    add_reasons(None)
+                    add_reasons("")
                 continue
             canonical, reasons = apply(record)
             if problems:
                 reasons = problems + reasons
                 canonical = None
             if canonical is None:
-                add_canonical(b"")
+                add_canonical(b"\n")
                 add_status("quarantined")
                 add_reasons(_text(reasons))
             else:
-                add_canonical(dumps(canonical, option=_SORT))
+                add_canonical(dumps(canonical, option=_SORT_LINE))
                 add_status("ok")
-                add_reasons(None)
+                add_reasons("")
+        # Without the last newline: lines as if joined.
+        del payloads[-1:], canonicals[-1:]
         return EncodedBatch(
             mapping.entity if mapping else None,
             keys,
-            b"\n".join(payloads),
-            b"\n".join(canonicals),
+            payloads,
+            canonicals,
             statuses,
             reasons_of,
         )

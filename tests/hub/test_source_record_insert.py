@@ -1,0 +1,125 @@
+"""Bulk inserts of source records: multi-row SQLite statements, UTF-8 texts, empty = none."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from crmhub.ingest.writer import EncodedBatch
+from crmhub.store import open_master
+from crmhub.store.source_records import _SQLITE_ROWS_PER_INSERT, RecordRow, write_batch
+
+# Two full multi-row statements and a shorter rest.
+COUNT = 2 * _SQLITE_ROWS_PER_INSERT + 37
+
+STORED = (
+    "SELECT source_key, entity, payload, canonical, content_hash, mapping_version, status, "
+    "match_state, deleted, run_id, last_run_id, typeof(payload), typeof(canonical), "
+    "typeof(entity) FROM source_record ORDER BY id"
+)
+
+
+def _batch(count: int, start: int = 0, version: str = "a") -> EncodedBatch:
+    """Records as the hub encodes them; every seventh has no canonical form (quarantined)."""
+    payloads, canonicals, statuses, reasons = [], [], [], []
+    for i in range(start, start + count):
+        payloads.append(json.dumps({"id": i, "name": f"Jürgen {i} {version}"}, sort_keys=True))
+        if i % 7 == 3:
+            canonicals.append("")
+            statuses.append("quarantined")
+            reasons.append(json.dumps([{"code": "required", "field": "x", "message": "x"}]))
+        else:
+            canonicals.append(json.dumps({"family_name": f"Müller {i}"}))
+            statuses.append("ok")
+            reasons.append("")
+    return EncodedBatch(
+        "customer",
+        [str(i) for i in range(start, start + count)],
+        "\n".join(payloads).encode(),
+        "\n".join(canonicals).encode(),
+        statuses,
+        list(reasons),
+    )
+
+
+def _write(url: str, rows: list[RecordRow], *, optimistic: bool = False) -> tuple[int, int, int]:
+    master = open_master(url)
+    try:
+        with master.session() as s:
+            counts = write_batch(
+                s.connection(),
+                source="erp",
+                stream="customers",
+                records=rows,
+                run_id=1,
+                mapping_version="v1",
+                optimistic=optimistic,
+            )
+        return counts.new, counts.changed, counts.unchanged
+    finally:
+        master.dispose()
+
+
+def _stored(path: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(STORED).fetchall()
+
+
+@pytest.mark.parametrize("optimistic", [False, True], ids=["looked-up", "optimistic"])
+def test_utf8_rows_store_the_same_text_as_str_rows(tmp_path, optimistic: bool) -> None:
+    batch = _batch(COUNT)
+    utf8_rows = batch.rows(sqlite=True)
+    str_rows = batch.rows()
+    assert isinstance(utf8_rows[0][1], bytearray) and isinstance(str_rows[0][1], str)
+    assert str_rows[3][4] is None and utf8_rows[3][4] == bytearray()
+    for name, rows in (("utf8", utf8_rows), ("str", str_rows)):
+        counts = _write(f"sqlite:///{tmp_path / name}.db", rows, optimistic=optimistic)
+        assert counts == (COUNT, 0, 0)
+    utf8, text = _stored(str(tmp_path / "utf8.db")), _stored(str(tmp_path / "str.db"))
+    assert utf8 == text and len(utf8) == COUNT
+    assert {row[-3:] for row in utf8} == {("text", "text", "text"), ("text", "null", "text")}
+    first = utf8[0]
+    assert json.loads(str(first[2])) == {"id": 0, "name": "Jürgen 0 a"}
+    assert json.loads(str(first[3])) == {"family_name": "Müller 0"}
+    assert [row[3] for row in utf8].count(None) == len([i for i in range(COUNT) if i % 7 == 3])
+    quarantined = "SELECT source_key, payload, typeof(payload) FROM quarantine ORDER BY id"
+    with sqlite3.connect(tmp_path / "utf8.db") as a, sqlite3.connect(tmp_path / "str.db") as b:
+        assert a.execute(quarantined).fetchall() == b.execute(quarantined).fetchall()
+        assert {row[2] for row in a.execute(quarantined)} == {"text"}
+
+
+def test_an_empty_entity_is_stored_as_null(tmp_path) -> None:
+    batch = _batch(3)
+    batch.entity = None  # an unmapped stream
+    rows = batch.rows(sqlite=True)
+    assert {row[3] for row in rows} == {""}
+    _write(f"sqlite:///{tmp_path / 'm.db'}", rows)
+    assert {row[1] for row in _stored(str(tmp_path / "m.db"))} == {None}
+
+
+def test_optimistic_insert_undoes_whole_chunks_when_a_later_key_exists(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    # One known key in the second multi-row statement of the next batch.
+    known = _SQLITE_ROWS_PER_INSERT + 10
+    assert _write(url, _batch(1, known).rows(sqlite=True)) == (1, 0, 0)
+    rows = _batch(COUNT, version="b").rows(sqlite=True)
+    assert _write(url, rows, optimistic=True) == (COUNT - 1, 1, 0)
+    stored = _stored(str(tmp_path / "m.db"))
+    assert len(stored) == COUNT and len({row[0] for row in stored}) == COUNT
+    by_key = {row[0]: row for row in stored}
+    assert json.loads(str(by_key[str(known)][2]))["name"] == f"Jürgen {known} b"
+    # Unchanged on a second pass: the hashes of the UTF-8 rows are the hashes of the texts.
+    assert _write(url, _batch(COUNT, version="b").rows(sqlite=True)) == (0, 0, COUNT)
+
+
+def test_changed_rows_update_with_utf8_texts(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _write(url, _batch(20).rows(sqlite=True))
+    changed = _batch(20, version="c").rows(sqlite=True)
+    assert _write(url, changed) == (0, 20, 0)
+    stored = _stored(str(tmp_path / "m.db"))
+    assert {row[-3:] for row in stored} == {("text", "text", "text"), ("text", "null", "text")}
+    assert json.loads(str(stored[5][2]))["name"] == "Jürgen 5 c"
+    assert stored[3][3] is None
