@@ -75,6 +75,32 @@ def test_phone_fast_path_agrees_with_phonenumbers(generated_phones: list[tuple[s
     assert decided > len(generated_phones) // 3, "the fast path should decide most numbers"
 
 
+def test_phone_fast_path_agrees_on_every_region_of_shared_country_codes() -> None:
+    # +1, +7, +44, +262 ... are shared by several regions: the fast path must accept a
+    # number valid in any of them (the library's example numbers of every type), written
+    # internationally and nationally, and reject the same digits one too short or too long
+    cases: list[tuple[str, str]] = []
+    for code in (1, 7, 31, 44, 49, 61, 91, 262, 590):
+        for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]:
+            for number_type in range(12):
+                example = phonenumbers.example_number_for_type(region, number_type)
+                if example is None:
+                    continue
+                e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                national = phonenumbers.format_number(
+                    example, phonenumbers.PhoneNumberFormat.NATIONAL
+                )
+                cases += [(e164, region), (national, region), (e164 + "7", region)]
+                cases.append((e164[:-1], region))
+    decided = 0
+    for raw, region in cases:
+        fast = _fast(raw, region)
+        if fast is not None:
+            decided += 1
+            assert fast == _slow(raw, region), (raw, region)
+    assert decided > len(cases) // 3
+
+
 def test_slow_path_is_phonenumbers() -> None:
     number = phonenumbers.parse("+44 20 7946 0958 ext. 12", "GB")
     assert _slow("+44 20 7946 0958 ext. 12", "GB") == phonenumbers.format_number(

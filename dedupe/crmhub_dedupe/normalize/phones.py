@@ -112,12 +112,13 @@ def _many(
     about a million times for a million customers."""
     out: list[str | None] = []
     append = out.append
-    # region as given -> (upper-case region or None, (country code, "00" prefix) or None)
-    infos: dict[object, tuple[str | None, tuple[int, bool] | None]] = {}
-    cleaned: dict[tuple[str, str | None], str | None] = {}
+    # region as given -> (upper-case region or None, (country code, "00" prefix) or None,
+    # the numbers of that region already cleaned: "06-1234 5678" and "(06) 12345678" clean
+    # to the same text and are checked once)
+    infos: dict[object, tuple[str | None, tuple[int, bool] | None, dict[str, str | None]]] = {}
     codes = _COUNTRY_CODES
-    prefixes: dict[int, str | None] = {}
-    checks: dict[int, tuple[tuple[_TypeCheck, list[_TypeCheck]], ...]] = {}
+    # country code -> (trunk prefix, checks per national-number length, "+<code>")
+    per_code: dict[int, tuple[str | None, dict[int, _LengthChecks], str]] = {}
     slow = _slow
     str_type = str
     for raw, given_region in zip(raws, regions, strict=True):
@@ -131,17 +132,16 @@ def _many(
         if len(text) > _MAX_RAW_LENGTH or not text.strip():
             append(None)
             continue
-        if given_region not in infos:
+        found = infos.get(given_region)
+        if found is None:
             key = given_region.upper() if isinstance(given_region, str) and given_region else None
-            infos[given_region] = (key, _region_info(key) if key else None)
-        region, info = infos[given_region]
+            found = infos[given_region] = (key, _region_info(key) if key else None, {})
+        region, info, cleaned = found
         # chained replace is several times faster than str.translate or re.sub here
         plain = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
         plain = plain.replace(".", "").replace("/", "")
-        # "06-1234 5678" and "(06) 12345678" clean to the same text: check it once
-        seen = (plain, region)
-        if seen in cleaned:
-            result = cleaned[seen]
+        if plain in cleaned:
+            result = cleaned[plain]
         else:
             result = None
             if plain[:1] == "+":
@@ -165,37 +165,62 @@ def _many(
                 elif info is not None:
                     code, national = info[0], digits
                 if code:
-                    if code not in prefixes:
-                        prefixes[code] = _national_prefix(code)
-                        checks[code] = _country_code_checks(code)
-                    prefix = prefixes[code]
+                    checks = per_code.get(code)
+                    if checks is None:
+                        checks = per_code[code] = (
+                            _national_prefix(code),
+                            _checks_by_length(code),
+                            f"+{code}",
+                        )
+                    prefix, by_length, plus_code = checks
                     if prefix and national.startswith(prefix):
                         national = national[len(prefix) :]
-                    if _valid_national(checks[code], national):
-                        result = f"+{code}{national}"
-            cleaned[seen] = result
+                    # like is_valid_number: one number type and the general pattern of one
+                    # region of the code (see _checks_by_length)
+                    for types, general in by_length.get(len(national), ()):
+                        if types.fullmatch(national) and general.fullmatch(national):
+                            result = plus_code + national
+                            break
+            cleaned[plain] = result
         if result is None and with_library:
             result = slow(text, region)
         append(result)
     return out
 
 
-def _valid_national(checks: tuple[tuple[_TypeCheck, list[_TypeCheck]], ...], national: str) -> bool:
-    """Same answer as ``phonenumbers.is_valid_number`` for the plain cases (see tests).
+# Per region of a country code (main region first) that allows a national-number length:
+# the patterns of its number types allowing that length as one alternation, and the
+# region's general pattern.
+_LengthChecks = tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]
 
-    ``checks``: :func:`_country_code_checks` of the number's country code. Like the
-    library: the region's general pattern must match, and one number type.
+
+@functools.cache
+def _checks_by_length(country_code: int) -> dict[int, _LengthChecks]:
+    """National-number length -> the validity checks of the fast path for that length.
+
+    ``is_valid_number`` accepts a number when, for one region of its country code, the
+    length is possible, one number type's pattern matches and the general pattern matches.
+    Lengths no type allows are absent: no number of that length is valid.
     """
-    length = len(national)
-    for (general_lengths, general), types in checks:
-        if general_lengths and length not in general_lengths:
-            continue
-        for lengths, pattern in types:
-            if length in lengths and pattern.fullmatch(national) is not None:
-                if general.fullmatch(national) is not None:
-                    return True
-                break
-    return False
+    regions = _country_code_checks(country_code)
+    lengths = {
+        length for _, types in regions for type_lengths, _ in types for length in type_lengths
+    }
+    table: dict[int, _LengthChecks] = {}
+    for length in lengths:
+        entries = []
+        for (general_lengths, general), types in regions:
+            if general_lengths and length not in general_lengths:
+                continue
+            patterns = [
+                pattern.pattern for type_lengths, pattern in types if length in type_lengths
+            ]
+            if patterns:
+                either = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+                entries.append((either, general))
+        if entries:
+            table[length] = tuple(entries)
+    return table
 
 
 def normalize_phones(raws: Sequence[object], regions: Sequence[str | None]) -> list[str | None]:
