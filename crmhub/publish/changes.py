@@ -124,8 +124,10 @@ def changed_customers(
     moved = _moved_losers(redirects, stamped)
     keys.update(moved)
     # An organization's id is written into its people's data; one that changed, or a
-    # merged-away master whose survivor moved, changes the `organization_master_id` sent.
-    named = [m for m, kind in stamped.items() if kind == "organization"] + sorted(moved)
+    # merged-away organization whose survivor moved, changes the `organization_master_id`
+    # sent. Only organizations are named so; people are the bulk of merges.
+    named = [m for m, kind in stamped.items() if kind == "organization"]
+    named += _organizations(s, sorted(moved - set(stamped)))
     if len(named) > MAX_ORGANIZATION_LOOKUPS:
         return None
     if named:
@@ -162,6 +164,21 @@ def changed_customers(
     if golden_total - ledger_total != never_sent:
         return None
     return ChangedCustomers(ordered, ledger, dict(redirects), golden_total)
+
+
+def _organizations(s: Session, master_ids: list[str]) -> list[str]:
+    """Those of ``master_ids`` that are organizations."""
+    found: list[str] = []
+    golden = GoldenRecord
+    for chunk in among_chunks(s, master_ids):
+        for master_id, kind, data in s.execute(
+            select(golden.master_id, golden.kind, golden.data).where(
+                among(s, golden.master_id, chunk)
+            )
+        ):
+            if (kind or (data or {}).get("kind")) == "organization":
+                found.append(master_id)
+    return found
 
 
 def _moved_losers(redirects: Mapping[str, str], stamped: Mapping[str, object]) -> set[str]:

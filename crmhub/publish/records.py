@@ -63,9 +63,12 @@ def _survivor(master_id: str, redirects: Mapping[str, str]) -> str:
 
 def redirects_of(s: Session) -> dict[str, str]:
     """Merged-away master id -> the master it was merged into."""
+    # A merged-away master has status "merged" (merges set both, recompute and undo clear
+    # both): the status index finds the few among a million, where `merged_into` alone
+    # read the whole table (0.75 s of a publish that had 10,000 records to check).
     rows = s.execute(
         select(GoldenRecord.master_id, GoldenRecord.merged_into).where(
-            GoldenRecord.merged_into.is_not(None)
+            GoldenRecord.status == "merged", GoldenRecord.merged_into.is_not(None)
         )
     )
     return {loser: str(survivor) for loser, survivor in rows}

@@ -202,3 +202,27 @@ def test_publish_hands_the_tap_the_last_publish_start(master: Master) -> None:
         start = s.scalars(select(Run.started_at).where(Run.id == run_id)).one()
     assert changed_since(master, TARGET) == start - margin(master) == start - timedelta(seconds=30)
     assert changed_since(master, "elsewhere") is None
+
+
+def test_people_naming_a_merged_away_organization_follow_its_survivor(master: Master) -> None:
+    since = utcnow() - timedelta(minutes=1)
+    with master.session() as s:
+        # ORG7 was merged into ORG8 long ago (the target accepted that); now ORG8 merges into
+        # ORG9: people naming ORG7, neither of them stamped, must now name ORG9
+        s.execute(
+            update(GoldenRecord)
+            .where(GoldenRecord.master_id == "M-ORG7")
+            .values(status="merged", merged_into="M-ORG8")
+        )
+        s.flush()
+        for record in customer_records(s):
+            s.execute(
+                update(PublishRecord)
+                .where(PublishRecord.record_key == record["master_id"])
+                .values(content_hash=record["content_hash"])
+            )
+        _stamp(s, "M-ORG8", status="merged", merged_into="M-ORG9")
+        s.flush()
+        expected = _sent_checking_everything(s)
+        assert _sent_following_changes(s, since) == expected
+    assert {"M-ORG7", "M-ORG8", "M-P007", "M-P017", "M-P008"} <= set(expected)
