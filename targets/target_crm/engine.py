@@ -46,14 +46,25 @@ class Engine:
         self.profile = profile
         self.logger = logger
         self.on_failure = on_failure
-        self.ledger = Ledger.from_results(settings.results_path)
+        self._ledger: Ledger | None = None
         # a dry run changes nothing, so it records nothing the hub would take as accepted
         self.results = ResultsWriter(None if settings.dry_run else settings.results_path)
         self.errors = ErrorWriter(None if settings.dry_run else settings.error_file)
         self.report = RunReport(profile.name, settings.dry_run, settings.sample_size)
-        for (stream, key), entry in self.ledger.entries.items():
-            if stream == "customers" and entry.disposition == "live":
-                profile.parents.put(key, entry.object, entry.remote_id)
+
+    @property
+    def ledger(self) -> Ledger:
+        """What earlier runs pushed (their results file), read when the first batch comes:
+        a run that receives no record (nothing changed since the last publish) never reads
+        it. The customers it holds are where related records find their parents."""
+        if self._ledger is None:
+            ledger = Ledger.from_results(self.settings.results_path)
+            parents = self.profile.parents
+            for (stream, key), entry in ledger.entries.items():
+                if stream == "customers" and entry.disposition == "live":
+                    parents.put(key, entry.object, entry.remote_id)
+            self._ledger = ledger
+        return self._ledger
 
     # -- building work items -------------------------------------------------------------
 
@@ -271,19 +282,19 @@ class Engine:
         return [outcome]
 
     def _record(self, outcomes: list[Outcome], fields: dict[str, str | None]) -> None:
-        dry_run = self.settings.dry_run
-        parents = self.profile.parents
-        # one results line per outcome, used by the ledger and written to the results file
+        # one results line per outcome, written to the results file
         at = now_iso()
         lines = [o.line(at) for o in outcomes]
+        if not self.settings.dry_run:
+            put = self.profile.parents.put
+            for o in outcomes:
+                if o.stream == "customers" and o.action in ("create", "update"):
+                    put(o.key, o.object, o.remote_id)
+            self.ledger.record_outcomes(outcomes)  # errors change nothing it knows
         for o in outcomes:
-            if o.action in ("create", "update") and o.stream == "customers" and not dry_run:
-                parents.put(o.key, o.object, o.remote_id)
             if o.action == "error":
                 self.on_failure(o.seq)
                 self.logger.warning("record %s/%s failed: %s", o.stream, o.key, _mask(o.error))
-            elif not dry_run:
-                self.ledger.record_outcome(o)
         self.results.write_lines(lines)
         self.errors.write(outcomes, fields)
         self.report.add(outcomes)

@@ -14,6 +14,7 @@ import io
 import re
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -92,17 +93,22 @@ class Ledger:
     def from_results(cls, path: Path | None) -> Ledger:
         """Read a results file of earlier runs (missing file: empty ledger)."""
         ledger = cls()
-        if path is None or not path.exists():
+        if path is None:
             return ledger
-        with path.open("rb") as fh:
-            for raw in fh:
-                if not raw.strip():
-                    continue
-                try:
-                    line = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue  # a line cut by a crash mid-write: the record is simply re-pushed
-                ledger.record_line(line)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return ledger
+        loads = orjson.loads
+        record_line = ledger.record_line
+        for raw in data.split(b"\n"):
+            if not raw.strip():
+                continue
+            try:
+                line = loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # a line cut by a crash mid-write: the record is simply re-pushed
+            record_line(line)
         return ledger
 
     def record_line(self, line: dict[str, Any]) -> None:
@@ -120,18 +126,14 @@ class Ledger:
             line.get("disposition"),
         )
 
-    def record_outcome(self, outcome: Outcome) -> None:
-        """Take one outcome of this run into account, as ``record_line`` would its line."""
-        if outcome.action in ACCEPTED:
-            self.record(
-                outcome.stream,
-                outcome.key,
-                outcome.action,
-                outcome.remote_id,
-                outcome.content_hash,
-                outcome.object,
-                outcome.disposition,
-            )
+    def record_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        """Take outcomes of this run into account, as ``record_line`` would their lines."""
+        record = self.record
+        for o in outcomes:
+            if o.action in ACCEPTED:
+                record(
+                    o.stream, o.key, o.action, o.remote_id, o.content_hash, o.object, o.disposition
+                )
 
     def record(
         self,
@@ -152,10 +154,7 @@ class Ledger:
             remote_id = remote_id or old.remote_id
             object_name = object_name or old.object
         self.entries[k] = LedgerEntry(
-            remote_id=remote_id or None,
-            content_hash=content_hash,
-            object=object_name or None,
-            disposition=str(disposition or "live"),
+            remote_id or None, content_hash, object_name or None, str(disposition or "live")
         )
 
     def get(self, stream: str, key: str) -> LedgerEntry | None:
