@@ -6,9 +6,12 @@ says how to recover (see crmhub/errors.py); ``--verbose`` adds the traceback.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
+import os
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,20 @@ class CrmhubGroup(click.Group):
                 self.add_command(command)
         return self.commands.get(cmd_name)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; as the ``crmhub`` program, end without interpreter teardown.
+
+        The console script calls this without arguments; a caller that passes any (tests,
+        ``CliRunner``, embedding code) gets click's usual behaviour.
+        """
+        if args or kwargs:
+            return super().main(*args, **kwargs)
+        try:
+            return super().main()
+        except SystemExit as done:
+            exit_now(done.code)
+            raise
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn our errors into messages and exit codes."""
         try:
@@ -81,6 +98,40 @@ class CrmhubGroup(click.Group):
         finally:
             if isinstance(ctx.obj, CliContext):
                 ctx.obj.close()
+
+
+def exit_now(code: object) -> None:
+    """End the process with ``code`` at once, after the exit hooks; return when it cannot.
+
+    Python's own exit frees every object and module one by one: about 0.3 s of CPU after
+    the imports alone and 0.6 s after matching ten thousand records into a million, for
+    nothing the process still needs (a command has committed, closed its files and released
+    the master by then). The exit hooks still run (log handlers flushed, multiprocessing
+    children reaped, finalizers, coverage data written) and the standard streams are
+    flushed. The usual exit takes over when another non-daemon thread is still running
+    (Python would wait for it), when the code is not an exit status, or when a stream
+    cannot be flushed (a closed pipe: Python reports it as usual).
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int) and not isinstance(code, bool):
+        status = code
+    else:
+        return
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
 
 
 @click.group(cls=CrmhubGroup, context_settings={"help_option_names": ["-h", "--help"]})
