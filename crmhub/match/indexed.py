@@ -96,13 +96,17 @@ def _normalized(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return normalize_frame([engine_record(r) for r in rows]).frame
 
 
-def _term_values(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, set[str]]:
+def _term_values(frames: Sequence[pd.DataFrame], columns: Sequence[str]) -> dict[str, set[str]]:
+    """Per term column, the distinct non-empty stripped texts over ``frames``."""
     out: dict[str, set[str]] = {}
     for column in columns:
-        if column in frame.columns:
-            out[column] = {
-                str(v).strip() for v in frame[column].tolist() if isinstance(v, str) and v.strip()
-            }
+        distinct: set[Any] = set()
+        for frame in frames:
+            if column in frame.columns:
+                distinct.update(frame[column].tolist())
+        if any(column in frame.columns for frame in frames):
+            # each distinct value once: names and cities repeat across the neighbourhood
+            out[column] = {t for v in distinct if isinstance(v, str) and (t := v.strip())}
     return out
 
 
@@ -212,7 +216,7 @@ def match_changes(
     index.change_terms(s, plus, minus)
     columns = index.term_columns(settings)
     staying = base[~base["record_id"].isin([str(r) for r in change_ids])]
-    values = _term_values(pd.concat([staying, changes], ignore_index=True), columns)
+    values = _term_values([staying, changes], columns)
     terms = index.stored_terms(s, columns, values)
 
     master_ids = sorted(set(base["master_id"].tolist()))
