@@ -75,6 +75,6 @@ Index(
     postgresql_where=SourceRecord.deleted.is_(True),
 )
 Index("ix_source_record_source_key", SourceRecord.source, SourceRecord.source_key)
-# The run summary counts records that share a master over xref without the rule links of
-# related records: with the method next to the master id that is an index-only scan.
-Index("ix_xref_master_id_method", Xref.master_id, Xref.method)
+# A match run reads the records of the masters it touches and counts the records that share
+# a master (rule links of related records left out): both index-only with this index.
+Index("ix_xref_master_id_method", Xref.master_id, Xref.method, Xref.source_record_id)

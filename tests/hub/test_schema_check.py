@@ -69,7 +69,7 @@ def test_the_cli_migrates_an_existing_master_that_is_behind(
         assert schema_is_current(master)
         with master.engine.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("xref")}
-        assert indexes["ix_xref_master_id_method"] == ["master_id", "method"]
+        assert indexes["ix_xref_master_id_method"] == ["master_id", "method", "source_record_id"]
         with master.session() as s:
             # MA's two customers share it; MB's order is linked by rule and does not count
             assert _merged_records(s) == 2
