@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+#: bytes the pipe between tap and target holds (Linux; 1 MiB is what an unprivileged
+#: process may ask for by default, /proc/sys/fs/pipe-max-size)
+PIPE_BYTES = 1 << 20
 
 
 @dataclass
@@ -46,6 +52,7 @@ def run_pipe(
         )
         try:
             assert tap.stdout is not None  # noqa: S101 - Popen(stdout=PIPE) always sets it
+            _widen(tap.stdout.fileno())
             target = subprocess.Popen(  # noqa: S603
                 target_command,
                 stdin=tap.stdout,
@@ -80,3 +87,19 @@ def run_pipe(
                     process.wait()
             raise
     return PipeResult(tap_code, target_code, time.monotonic() - started)
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold ``PIPE_BYTES`` instead of 64 KiB, where the system allows it.
+
+    The target reads a batch, then pushes it; with 64 KiB (about 90 records) the tap is
+    stopped for most of each push. A wider pipe lets it write on (about 1,300 records more
+    per push) instead of both taking turns.
+    """
+    if sys.platform != "linux":
+        return
+    import fcntl
+
+    # a lower limit set by the administrator: the default size works too, only slower
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
