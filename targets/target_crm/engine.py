@@ -47,6 +47,7 @@ class Engine:
         self.logger = logger
         self.on_failure = on_failure
         self._ledger: Ledger | None = None
+        self._written_before_ledger = 0
         # a dry run changes nothing, so it records nothing the hub would take as accepted
         self.results = ResultsWriter(None if settings.dry_run else settings.results_path)
         self.errors = ErrorWriter(None if settings.dry_run else settings.error_file)
@@ -59,10 +60,8 @@ class Engine:
         it. The customers it holds are where related records find their parents."""
         if self._ledger is None:
             ledger = Ledger.from_results(self.settings.results_path)
-            parents = self.profile.parents
-            for (stream, key), entry in ledger.entries.items():
-                if stream == "customers" and entry.disposition == "live":
-                    parents.put(key, entry.object, entry.remote_id)
+            self._written_before_ledger = self.results.written
+            self.profile.parents.fallback = lambda key: _live_customer(ledger, key)
             self._ledger = ledger
         return self._ledger
 
@@ -104,7 +103,7 @@ class Engine:
         profile = self.profile
         remote_ids = profile.remote_ids
         kind_alias = profile.kind_alias
-        entries = self.ledger.entries
+        entry_of = self.ledger.get
         dry_run = self.settings.dry_run
         intent_of = self._intent
         key_field = self._key_field(stream)
@@ -131,7 +130,7 @@ class Engine:
                 )
                 continue
             intent = intent_of(stream, rec)
-            entry = entries.get((stream, key))
+            entry = entry_of(stream, key)
             remote = rec.get("remote_id") or (entry.remote_id if entry else None)
             if not remote_ids and entry is not None:
                 remote = key  # the key is the id in files and SQL tables
@@ -300,9 +299,20 @@ class Engine:
         self.report.add(outcomes)
 
     def close(self) -> None:
-        """Close the writers."""
+        """Close the writers, then the ledger (its index learns this run's records)."""
         self.results.close()
         self.errors.close()
+        if self._ledger is not None:
+            self._ledger.close(self.results.written - self._written_before_ledger)
+
+
+def _live_customer(ledger: Ledger, key: str) -> ParentRef | None:
+    """Where an earlier run put a customer that is still live in the CRM (this run's
+    customers are put into the parent index as they are pushed)."""
+    entry = ledger.earlier("customers", key)
+    if entry is None or entry.disposition != "live" or not entry.object:
+        return None
+    return ParentRef(entry.object, entry.remote_id)
 
 
 def _mask(text: str | None) -> str:

@@ -2,8 +2,8 @@
 
 The results file is the target's output contract (one JSON line per record, appended and
 flushed per batch); the hub reads it to record remote ids and retry lists. The same file,
-read back at the start of the next run, is the ledger that lets the target skip a re-sent
-record whose content hash it already pushed.
+through an index beside it (ledger_index.py), is the ledger that lets the next run skip a
+re-sent record whose content hash it already pushed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
+
+from target_crm.ledger_index import Entry, LedgerIndex
 
 if TYPE_CHECKING:
     from target_crm.profiles.base import WorkItem
@@ -84,32 +86,31 @@ class LedgerEntry:
 
 
 class Ledger:
-    """Last accepted (remote id, content hash, object, disposition) per stream and key."""
+    """Last accepted (remote id, content hash, object, disposition) per stream and key.
 
-    def __init__(self) -> None:
-        self.entries: dict[tuple[str, str], LedgerEntry] = {}
+    Backed by the results file through its index (:mod:`target_crm.ledger_index`): entries
+    are looked up one by one as records come, and this run's accepted records are kept in
+    memory and written to the index when the run ends (:meth:`close`).
+    """
+
+    def __init__(self, index: LedgerIndex | None = None) -> None:
+        #: entries looked up or recorded in this run (None: the record has none)
+        self.entries: dict[tuple[str, str], LedgerEntry | None] = {}
+        self._index = index
+        self._recorded: dict[tuple[str, str], LedgerEntry] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_results(cls, path: Path | None) -> Ledger:
-        """Read a results file of earlier runs (missing file: empty ledger)."""
-        ledger = cls()
+        """The ledger of a results file of earlier runs (missing file: empty ledger)."""
         if path is None:
-            return ledger
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return ledger
-        loads = orjson.loads
-        record_line = ledger.record_line
-        for raw in data.split(b"\n"):
-            if not raw.strip():
-                continue
-            try:
-                line = loads(raw)
-            except orjson.JSONDecodeError:
-                continue  # a line cut by a crash mid-write: the record is simply re-pushed
-            record_line(line)
-        return ledger
+            return cls()
+        return cls(LedgerIndex.open(path, _entries_of_lines))
+
+    @property
+    def offset(self) -> int:
+        """How far into the results file the ledger was read when it was opened."""
+        return self._index.offset if self._index is not None else 0
 
     def record_line(self, line: dict[str, Any]) -> None:
         """Take one results line into account (errors do not change what the CRM holds)."""
@@ -147,19 +148,83 @@ class Ledger:
     ) -> None:
         """An accepted push of one record (a skip changes nothing the ledger knows)."""
         k = (stream, key)
-        old = self.entries.get(k)
+        old = self.get(stream, key)
         if old is not None:
             if action == "skip":
                 return
             remote_id = remote_id or old.remote_id
             object_name = object_name or old.object
-        self.entries[k] = LedgerEntry(
+        entry = LedgerEntry(
             remote_id or None, content_hash, object_name or None, str(disposition or "live")
         )
+        with self._lock:
+            self.entries[k] = entry
+            self._recorded[k] = entry
 
     def get(self, stream: str, key: str) -> LedgerEntry | None:
         """The entry of one record, if it was ever accepted."""
-        return self.entries.get((stream, key))
+        k = (stream, key)
+        try:
+            return self.entries[k]
+        except KeyError:
+            pass
+        found = self._index.get(stream, key) if self._index is not None else None
+        entry = None if found is None else LedgerEntry(*found)
+        with self._lock:
+            return self.entries.setdefault(k, entry)
+
+    def earlier(self, stream: str, key: str) -> LedgerEntry | None:
+        """The entry earlier runs left for one record (not this run's)."""
+        found = self._index.get(stream, key) if self._index is not None else None
+        return None if found is None else LedgerEntry(*found)
+
+    def close(self, written: int) -> None:
+        """Store this run's accepted records in the index, whose mark moves past the
+        ``written`` bytes this run appended to the results file, unless another writer
+        appended too (then the next run reads those lines back instead)."""
+        index = self._index
+        if index is None:
+            return
+        try:
+            end = self.offset + written
+            if self._recorded and _file_size(index.results) == end:
+                index.write(
+                    {
+                        k: (e.remote_id, e.content_hash, e.object, e.disposition)
+                        for k, e in self._recorded.items()
+                    },
+                    end,
+                )
+        finally:
+            index.close()
+            self._index = None
+
+
+def _entries_of_lines(lines: list[bytes], index: LedgerIndex) -> dict[Any, Entry]:
+    """The entries results lines leave, on top of what ``index`` holds (the ledger's rules)."""
+    # an index read from the start holds nothing yet: no lookups
+    ledger = Ledger(index if index.offset else None)
+    loads = orjson.loads
+    record_line = ledger.record_line
+    for raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            line = loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # a line cut by a crash mid-write: the record is simply re-pushed
+        record_line(line)
+    return {
+        k: (e.remote_id, e.content_hash, e.object, e.disposition)
+        for k, e in ledger._recorded.items()
+    }
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class ResultsWriter:
@@ -169,6 +234,8 @@ class ResultsWriter:
         self.path = path
         self._fh: Any = None
         self._lock = threading.Lock()
+        #: bytes appended so far (the ledger's index moves its mark past them at the end)
+        self.written = 0
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = path.open("ab")
@@ -187,6 +254,7 @@ class ResultsWriter:
         with self._lock:
             self._fh.write(data)
             self._fh.flush()
+            self.written += len(data)
 
     def close(self) -> None:
         """Close the file."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -89,7 +89,9 @@ class ParentIndex:
     """master id -> CRM object and remote id, from earlier results and this run."""
 
     def __init__(self) -> None:
-        self._refs: dict[str, ParentRef] = {}
+        self._refs: dict[str, ParentRef | None] = {}
+        #: where customers of earlier runs are (the ledger), asked once per customer
+        self.fallback: Callable[[str], ParentRef | None] | None = None
 
     def put(self, master_id: str, object_name: str | None, remote_id: str | None) -> None:
         """Remember where a customer is."""
@@ -98,11 +100,16 @@ class ParentIndex:
 
     def get(self, master_id: str) -> ParentRef | None:
         """Where a customer is, if known."""
-        return self._refs.get(master_id)
+        try:
+            return self._refs[master_id]
+        except KeyError:
+            pass
+        ref = self.fallback(master_id) if self.fallback is not None else None
+        return self._refs.setdefault(master_id, ref)
 
     def forget(self, master_id: str) -> None:
-        """Drop a customer (merged away or deleted)."""
-        self._refs.pop(master_id, None)
+        """Drop a customer (merged away or deleted): not where earlier runs put it either."""
+        self._refs[master_id] = None
 
 
 class Profile(ABC):
