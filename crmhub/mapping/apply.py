@@ -254,8 +254,21 @@ class _Generator:
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
 
-    def value(self, indent: int, target: str, label: str, rule: FieldRule, is_list: bool) -> None:
-        """Emit code leaving the rule's value (or None) in ``v``."""
+    def value(
+        self,
+        indent: int,
+        target: str,
+        label: str,
+        rule: FieldRule,
+        is_list: bool,
+        *,
+        text: bool = False,
+    ) -> bool:
+        """Emit code leaving the rule's value (or None) in ``v``.
+
+        ``text``: the value must end up a str; True is returned when the emitted code saw to
+        that already (the caller converts otherwise).
+        """
         sources = tuple(rule.sources())
         transform = _transform_for(rule, self.maps)
         if not sources:
@@ -268,19 +281,24 @@ class _Generator:
             self.emit(indent + 1, "v = [v] if v else None")
             self.emit(indent, "elif v is not None:")
             self.emit(indent + 1, f"v = _many(record, {sources!r}, None)")
-            return
+            return False
         elif is_list and rule.join is None:
             tf = self.const(_cached(transform) if transform else None)
             self.emit(indent, "try:")
             self.emit(indent + 1, f"v = _many(record, {sources!r}, {tf})")
             self._problem(indent, label)
-            return
+            return False
         elif rule.join is not None:
             self.emit(indent, f"v = _join(record, {sources!r}, {rule.join!r})")
         elif len(sources) == 1:
             self.emit(indent, f"v = get({sources[0]!r})")
             self.emit(indent, "if v.__class__ is str:")
             self.emit(indent + 1, "v = v.strip() or None")
+            if text and transform is None:
+                # A str is done here; anything else becomes one in the same test.
+                self.emit(indent, "elif v is not None:")
+                self.emit(indent + 1, "v = _as_text(v)")
+                return True
         else:
             self.emit(indent, f"v = _first(record, {sources!r})")
         if transform is not None:
@@ -289,6 +307,7 @@ class _Generator:
             self.emit(indent + 1, "try:")
             self.emit(indent + 2, f"v = {tf}(v)")
             self._problem(indent + 1, label)
+        return False
 
     def _problem(self, indent: int, label: str) -> None:
         self.emit(indent, "except _FieldProblem as exc:")
@@ -316,7 +335,8 @@ class _Generator:
         self.emit(1, "get = record.get")
         self.emit(1, "reasons = []")
         for prop in TAP_ERROR_PROPERTIES:
-            self.emit(1, f"if get({prop!r}):")
+            # Nearly always absent: a containment test is cheaper than a call.
+            self.emit(1, f"if {prop!r} in record and get({prop!r}):")
             self.emit(
                 2,
                 "return None, [{'code': 'source_unreadable', 'field': None, "
@@ -332,8 +352,8 @@ class _Generator:
                 self.emit(1, "a = {}")
                 for name, rule in address.items():
                     label = f"address.{name}"
-                    self.value(1, "a", label, rule, False)
-                    if name != "type":
+                    texted = self.value(1, "a", label, rule, False, text=name != "type")
+                    if name != "type" and not texted:
                         self.emit(1, "if v is not None and v.__class__ is not str: v = _as_text(v)")
                     self.assign(1, "a", name, label, rule)
                 self.emit(1, "if len(a) > ('type' in a):")

@@ -123,3 +123,12 @@ def test_changed_rows_update_with_utf8_texts(tmp_path) -> None:
     assert {row[-3:] for row in stored} == {("text", "text", "text"), ("text", "null", "text")}
     assert json.loads(str(stored[5][2]))["name"] == "Jürgen 5 c"
     assert stored[3][3] is None
+
+
+def test_rows_of_different_entities_keep_their_own(tmp_path) -> None:
+    rows = _batch(_SQLITE_ROWS_PER_INSERT + 5).rows(sqlite=True)
+    mixed = [(*row[:3], "order" if i % 2 else "", *row[4:]) for i, row in enumerate(rows)]
+    _write(f"sqlite:///{tmp_path / 'm.db'}", mixed)
+    stored = _stored(str(tmp_path / "m.db"))
+    assert [row[1] for row in stored] == [("order" if i % 2 else None) for i in range(len(rows))]
+    assert [row[0] for row in stored] == [row[0] for row in rows]
