@@ -309,3 +309,23 @@ def test_present_is_the_inverse_of_isna_for_builder_arrays() -> None:
     assert _present(values).tolist() == (~pd.isna(values)).tolist()
     assert _present(values[::2]).tolist() == (~pd.isna(values[::2])).tolist()
     assert _present(np.empty(0, dtype=object)).tolist() == []
+
+
+def test_flags_name_each_records_issue_codes_once_in_issue_order() -> None:
+    records = [
+        _record("a", given_name=["not", "text"], emails=["bad@", "worse@"], phones=["123"],
+                birth_date="1980-02-30", addresses=[{"country": "Atlantis"}]),
+        _record("b", family_name="Jansen", emails=["b@x.nl"]),
+        _record("c"),
+        _record("d", tax_ids=["0"], updated_at="yesterday", addresses="Main St 1"),
+    ]  # fmt: skip
+    out = normalize_frame(records)
+    for row, record_id in enumerate(out.frame["record_id"]):
+        codes = out.issues.loc[out.issues["record_id"] == record_id, "code"].tolist()
+        assert out.frame.loc[row, "flags"] == tuple(dict.fromkeys(codes)), record_id
+    assert set(out.frame.loc[0, "flags"]) == {
+        "field_type_invalid", "email_invalid", "phone_invalid", "birth_date_invalid",
+        "country_unknown", "no_matching_fields",
+    }  # fmt: skip
+    assert out.frame.loc[1, "flags"] == ()
+    assert out.frame.loc[2, "flags"] == ("no_matching_fields",)

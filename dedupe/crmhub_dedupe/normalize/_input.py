@@ -24,6 +24,8 @@ SCALAR_FIELDS = (
 LIST_FIELDS = ("emails", "phones", "tax_ids")
 ADDRESS_FIELDS = ("street", "house_number", "postal_code", "city", "country")
 _READ_FIELDS = (*SCALAR_FIELDS, *LIST_FIELDS, "addresses", "extras")
+# columns whose readers deal with NaN-like cells themselves (see _none_for_missing)
+_LIST_LIKE = frozenset({*LIST_FIELDS, "extras"})
 
 ObjectArray = np.ndarray[Any, np.dtype[np.object_]]
 
@@ -59,16 +61,23 @@ _NONE_ADDRESS = id(None)
 _NAN_ADDRESS = id(np.nan)
 
 
-def _none_for_missing(values: ObjectArray) -> bool:
+def _none_for_missing(values: ObjectArray, *, scalar: bool = True) -> bool:
     """Set the missing cells (None, NaN, NA, NaT) of a 1-d column to None, in place.
 
     Returns True when every other cell is a str. Cells that are None or pandas' own NaN
     (a key the record lacks) are found by their address; when the rest are all str, lists
     or dicts nothing else can be missing, and the costly ``pd.isna`` (type checks on every
     cell) is skipped. Anything else takes ``pd.isna``.
+
+    ``scalar=False`` (list fields, extras): only None and pandas' NaN are set; their readers
+    take any other NaN-like cell for missing themselves (a list field that is not all lists
+    goes through ``Series.explode`` and ``notna``; extras are read only from mappings).
     """
     addresses = np.frombuffer(values, dtype=np.uintp)
     missing = (addresses == _NONE_ADDRESS) | (addresses == _NAN_ADDRESS)
+    if not scalar:
+        values[missing] = None
+        return False
     types = set(map(type, values[~missing].tolist()))
     if types <= _NEVER_NA_TYPES:
         values[missing] = None
@@ -110,14 +119,18 @@ def _text_or_problem(
     return out
 
 
-def _explode(column: ObjectArray) -> tuple[np.ndarray[Any, np.dtype[np.intp]], ObjectArray]:
-    """(row of each value, the values) of a column of lists, missing values left out."""
+def _explode(
+    column: ObjectArray,
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], ObjectArray, bool]:
+    """(row of each value, the values, whether all are str) of a column of lists, missing
+    values left out."""
     items = column.tolist()
     shapes = set(map(type, items))
     if not shapes <= {list, type(None)}:  # tuples, arrays, scalars: pandas knows every shape
         series = pd.Series(column, dtype=object).explode()
         series = series[series.notna()]
-        return series.index.to_numpy(dtype=np.intp), series.to_numpy(dtype=object, copy=True)
+        rows = series.index.to_numpy(dtype=np.intp)
+        return rows, series.to_numpy(dtype=object, copy=True), False
     if type(None) in shapes:
         items = [v if v is not None else [] for v in items]
     # a list of lengths first: np.fromiter straight from map() is slower
@@ -125,19 +138,19 @@ def _explode(column: ObjectArray) -> tuple[np.ndarray[Any, np.dtype[np.intp]], O
     rows = np.repeat(np.arange(len(items), dtype=np.intp), lengths)
     values = object_array(list(itertools.chain.from_iterable(items)), len(rows))
     # all text (the usual case) means nothing is missing; pd.isna would type-check every cell
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+    all_text = pd.api.types.infer_dtype(values, skipna=False) == "string"
+    if not all_text:
         present = ~pd.isna(values)
         if not present.all():
             rows, values = rows[present], values[present]
-    return rows, values
+    return rows, values, all_text
 
 
 def _flatten(
     column: ObjectArray, name: str, problems: list[tuple[int, str, object]]
 ) -> tuple[np.ndarray[Any, np.dtype[np.intp]], ObjectArray]:
-    rows, values = _explode(column)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind not in ("string", "empty"):
+    rows, values, all_text = _explode(column)
+    if not all_text and pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         keep = np.ones(len(values), dtype=bool)
         for index, value in enumerate(values):
             if isinstance(value, str):
@@ -228,7 +241,7 @@ def read_batch(
             if name in frame.columns:
                 values = frame[name].to_numpy(dtype=object, copy=True)
                 # NaN/NA/NaT of a DataFrame cell is missing
-                return values, _none_for_missing(values)
+                return values, _none_for_missing(values, scalar=name not in _LIST_LIKE)
             return np.full(n, None, dtype=object), True
 
         extras_column = column("extras")[0]
@@ -260,7 +273,7 @@ def read_batch(
 
             def column(name: str) -> tuple[ObjectArray, bool]:
                 values: ObjectArray = table[:, positions[name]].copy()
-                return values, _none_for_missing(values)
+                return values, _none_for_missing(values, scalar=name not in _LIST_LIKE)
 
         extras_column = column("extras")[0]
         addresses = column("addresses")[0]

@@ -175,12 +175,15 @@ class _Builder:
         self.default_country = default_country.upper() if default_country else None
         self.columns: dict[str, ObjectArray] = {}
         self.issue_parts: list[pd.DataFrame] = []
+        # (rows, code) of every issue part, for the flags without looking record ids up again
+        self.issue_rows: list[tuple[np.ndarray[Any, Any], str]] = []
 
     def issue(
         self, rows: np.ndarray[Any, Any], field: str, code: str, message: str, values: ObjectArray
     ) -> None:
         if len(rows):
             self.issue_parts.append(issues_frame(self.ids[rows], field, code, message, values))
+            self.issue_rows.append((rows, code))
 
     # -- kind, names, organization ------------------------------------------------------
     def kind(self) -> ObjectArray:
@@ -425,15 +428,16 @@ class _Builder:
         )
         flags = np.empty(self.n, dtype=object)
         flags[:] = _EMPTY_CELL
-        if len(issues):
-            positions = pd.Index(self.ids).get_indexer(pd.Index(issues["record_id"]))
-            grouped: dict[int, tuple[str, ...]] = {}
-            for row, code in zip(positions.tolist(), issues["code"].tolist(), strict=True):
+        # the rows each issue part was raised for, in the issues' order (record ids are
+        # unique, so looking them up again in an index of every id would give these rows)
+        grouped: dict[int, tuple[str, ...]] = {}
+        for rows, code in self.issue_rows:
+            for row in rows.tolist():
                 current = grouped.get(row, _EMPTY)
-                if row >= 0 and code not in current:
+                if code not in current:
                     grouped[row] = (*current, code)
-            for row, codes in grouped.items():
-                flags[row] = codes
+        for row, codes in grouped.items():
+            flags[row] = codes
         return flags, issues
 
 
