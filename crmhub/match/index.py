@@ -371,6 +371,9 @@ def keep_current(session: Session, info: IndexInfo, run_id: int) -> None:
 
 
 # --- reading ---------------------------------------------------------------------------------
+# The neighbourhood reads below run on the session's connection (Core): their rows are plain
+# column tuples, and on the ~100k rows of a 10k-record run the ORM's result handling cost
+# more than fetching them. Nothing they read is pending in the session (no autoflush needed).
 
 
 def stored_terms(
@@ -404,11 +407,13 @@ def stored_forms(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for chunk in among_chunks(session, ids):
         out.update(
-            session.execute(
+            session.connection()
+            .execute(
                 select(MatchForm.source_record_id, MatchForm.form).where(
                     among(session, MatchForm.source_record_id, chunk)
                 )
-            ).all()
+            )
+            .all()
         )
     return out
 
@@ -434,7 +439,7 @@ def candidate_ids(
             continue
         for chunk in among_chunks(session, wanted):
             found.update(
-                session.scalars(
+                session.connection().scalars(
                     select(MatchKey.source_record_id).where(
                         MatchKey.rule == index, among(session, MatchKey.key, chunk)
                     )
@@ -492,11 +497,13 @@ def masters_of(session: Session, record_ids: Iterable[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for chunk in among_chunks(session, ids):
         out.update(
-            session.execute(
+            session.connection()
+            .execute(
                 select(Xref.source_record_id, Xref.master_id).where(
                     among(session, Xref.source_record_id, chunk)
                 )
-            ).all()
+            )
+            .all()
         )
     return out
 
@@ -509,17 +516,19 @@ def live_members(session: Session, master_ids: Iterable[str]) -> dict[int, str]:
     # join the planner might drive from a scan of source_record.
     for chunk in among_chunks(session, ids):
         found.update(
-            session.execute(
+            session.connection()
+            .execute(
                 select(Xref.source_record_id, Xref.master_id).where(
                     among(session, Xref.master_id, chunk)
                 )
-            ).all()
+            )
+            .all()
         )
     records = sorted(found)
     live: set[int] = set()
     for chunk in among_chunks(session, records):
         live.update(
-            session.scalars(
+            session.connection().scalars(
                 select(SourceRecord.id).where(
                     among(session, SourceRecord.id, chunk),
                     SourceRecord.entity == "customer",

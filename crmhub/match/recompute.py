@@ -32,8 +32,9 @@ def member_rows(session: Session, master_ids: Iterable[str]) -> dict[str, list[A
     """Active customer source records per master id."""
     ids = list(master_ids)
     out: dict[str, list[Any]] = defaultdict(list)
+    # Core rows through the session's connection: recompute flushes the session first.
     for chunk in among_chunks(session, ids):
-        for row in session.execute(
+        for row in session.connection().execute(
             select(
                 Xref.master_id,
                 SourceRecord.id,
@@ -135,7 +136,7 @@ def recompute(
     for chunk in among_chunks(session, ids):
         goldens.update(
             (g.master_id, g)
-            for g in session.execute(
+            for g in session.connection().execute(
                 select(
                     GoldenRecord.id,
                     GoldenRecord.master_id,
