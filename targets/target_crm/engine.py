@@ -103,10 +103,12 @@ class Engine:
         profile = self.profile
         remote_ids = profile.remote_ids
         kind_alias = profile.kind_alias
-        entry_of = self.ledger.get
         dry_run = self.settings.dry_run
         intent_of = self._intent
         key_field = self._key_field(stream)
+        ledger = self.ledger
+        ledger.prefetch(stream, [k for _, rec in records if type(k := rec.get(key_field)) is str])
+        entry_of = ledger.get
         parent_field = "organization_master_id" if stream == "customers" else "master_id"
         only = next(iter(sm.objects.values())) if len(sm.objects) == 1 else None
         #: id of an object mapping -> the profile's row builder for it (None: a payload)

@@ -15,6 +15,7 @@ file (shorter than the mark, or another beginning: a file replaced or rotated).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import threading
@@ -45,6 +46,8 @@ class LedgerIndex:
         self._lock = threading.Lock()
         #: how far into the results file the index is up to date (bytes)
         self.offset = offset
+        #: whether it holds no entry (a first publish): then there is nothing to look up
+        self.empty = conn.execute("SELECT 1 FROM entry LIMIT 1").fetchone() is None
 
     @classmethod
     def open(
@@ -108,6 +111,8 @@ class LedgerIndex:
 
     def get(self, stream: str, key: str) -> Entry | None:
         """The entry of one record, if the file (up to the mark) has one."""
+        if self.empty:
+            return None
         with self._lock:
             row = self._conn.execute(
                 "SELECT remote_id, content_hash, object, disposition FROM entry "
@@ -115,6 +120,19 @@ class LedgerIndex:
                 (stream, key),
             ).fetchone()
         return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def get_many(self, stream: str, keys: list[str]) -> dict[str, Entry]:
+        """The entries of many records of one stream (those the file has), in one query:
+        a batch's keys at once instead of a statement per record."""
+        if self.empty:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, remote_id, content_hash, object, disposition FROM entry "
+                "WHERE stream = ? AND key IN (SELECT value FROM json_each(?))",
+                (stream, json.dumps(keys)),
+            ).fetchall()
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     def write(self, entries: dict[tuple[str, str], Entry], offset: int) -> None:
         """Store ``entries`` and the new mark, in one transaction."""
@@ -152,6 +170,7 @@ class LedgerIndex:
                 conn.execute("ROLLBACK")
                 raise
             self.offset = offset
+            self.empty = self.empty and not entries
 
     def close(self) -> None:
         """Close the database."""

@@ -173,6 +173,23 @@ class Ledger:
         with self._lock:
             return self.entries.setdefault(k, entry)
 
+    def prefetch(self, stream: str, keys: Iterable[str]) -> None:
+        """Look up the entries of a batch's records at once, so that ``get`` finds them in
+        memory: one query per batch instead of one per record (a first publish of 100,000
+        records spent a second of CPU on those)."""
+        if self._index is None or self._index.empty:
+            return  # get() finds nothing either, without a query
+        missing = list({key for key in keys if (stream, key) not in self.entries})
+        if not missing:
+            return
+        found = self._index.get_many(stream, missing)
+        with self._lock:
+            for key in missing:
+                entry = found.get(key)
+                self.entries.setdefault(
+                    (stream, key), None if entry is None else LedgerEntry(*entry)
+                )
+
     def earlier(self, stream: str, key: str) -> LedgerEntry | None:
         """The entry earlier runs left for one record (not this run's)."""
         found = self._index.get(stream, key) if self._index is not None else None
