@@ -85,6 +85,10 @@ class LedgerEntry:
     disposition: str
 
 
+#: "not looked up yet" in the ledger's entries (None there means "has no entry")
+_UNKNOWN: Any = object()
+
+
 class Ledger:
     """Last accepted (remote id, content hash, object, disposition) per stream and key.
 
@@ -164,11 +168,12 @@ class Ledger:
     def get(self, stream: str, key: str) -> LedgerEntry | None:
         """The entry of one record, if it was ever accepted."""
         k = (stream, key)
-        try:
-            return self.entries[k]
-        except KeyError:
-            pass
-        found = self._index.get(stream, key) if self._index is not None else None
+        entry = self.entries.get(k, _UNKNOWN)
+        if entry is not _UNKNOWN:
+            return entry
+        if self._index is None or self._index.empty:
+            return None  # nothing to look up (a first publish): nothing to remember either
+        found = self._index.get(stream, key)
         entry = None if found is None else LedgerEntry(*found)
         with self._lock:
             return self.entries.setdefault(k, entry)
