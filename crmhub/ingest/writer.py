@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from crmhub.errors import FatalError
 from crmhub.store import Master
 from crmhub.store.models import State
-from crmhub.store.source_records import BatchCounts, RecordRow, write_batch
+from crmhub.store.source_records import BatchCounts, RecordColumns, write_batch
 from crmhub.store.types import utcnow
 
 _STOP = object()
@@ -59,8 +59,8 @@ class EncodedBatch:
     statuses: list[str]
     reasons: list[str | None]
 
-    def rows(self, *, sqlite: bool = False) -> list[RecordRow]:
-        """The records as rows for ``write_batch``.
+    def rows(self, *, sqlite: bool = False) -> RecordColumns:
+        """The records as columns for ``write_batch``.
 
         For SQLite the JSON texts stay UTF-8 bytes (bytearrays, which the driver binds as
         they are and the statements cast to TEXT), and a missing entity or canonical form is
@@ -69,7 +69,7 @@ class EncodedBatch:
         AttributeError each time), cost the writer about 8,000 instructions a record.
         """
         if not self.keys:
-            return []
+            return RecordColumns.of([])
         lines = _as_bytearray(self.payloads).split(b"\n")
         # A copy of an empty hash is cheaper than a new one from keyword arguments
         # (7,000 instead of 8,000 instructions per record).
@@ -80,25 +80,19 @@ class EncodedBatch:
             h = fresh()
             h.update(line)
             add(h.hexdigest())
+        count = len(self.keys)
         if sqlite:
             payloads: list[Any] = lines
             canonicals: list[Any] = _as_bytearray(self.canonicals).split(b"\n")
-            entity: list[str | None] = [self.entity or ""] * len(self.keys)
+            entity: str | None = self.entity or ""
         else:
             payloads = self.payloads.decode().split("\n")
             canonicals = [c or None for c in self.canonicals.decode().split("\n")]
-            entity = [self.entity] * len(self.keys)
-        return list(
-            zip(
-                self.keys,
-                payloads,
-                hashes,
-                entity,
-                canonicals,
-                self.statuses,
-                self.reasons,
-                strict=True,
-            )
+            entity = self.entity
+        if not len(payloads) == len(canonicals) == len(self.statuses) == len(self.reasons) == count:
+            raise ValueError("an encoded batch's columns differ in length")
+        return RecordColumns(
+            self.keys, payloads, hashes, [entity] * count, canonicals, self.statuses, self.reasons
         )
 
 
@@ -148,7 +142,7 @@ def write_item(
                     now=now,
                     optimistic=seen_new.get(stream, False),
                 )
-                results.append((stream, counts, len(records)))
+                results.append((stream, counts, len(records.keys)))
                 seen_new[stream] = counts.changed == 0 and counts.unchanged == 0
             if item.has_state:
                 save_state(session, "source", source, item.state, run_id)

@@ -9,7 +9,12 @@ import pytest
 
 from crmhub.ingest.writer import EncodedBatch
 from crmhub.store import open_master
-from crmhub.store.source_records import _SQLITE_ROWS_PER_INSERT, RecordRow, write_batch
+from crmhub.store.source_records import (
+    _SQLITE_ROWS_PER_INSERT,
+    RecordColumns,
+    RecordRow,
+    write_batch,
+)
 
 # Two full multi-row statements and a shorter rest.
 COUNT = 2 * _SQLITE_ROWS_PER_INSERT + 37
@@ -44,7 +49,9 @@ def _batch(count: int, start: int = 0, version: str = "a") -> EncodedBatch:
     )
 
 
-def _write(url: str, rows: list[RecordRow], *, optimistic: bool = False) -> tuple[int, int, int]:
+def _write(
+    url: str, rows: list[RecordRow] | RecordColumns, *, optimistic: bool = False
+) -> tuple[int, int, int]:
     master = open_master(url)
     try:
         with master.session() as s:
@@ -70,31 +77,39 @@ def _stored(path: str) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize("optimistic", [False, True], ids=["looked-up", "optimistic"])
 def test_utf8_rows_store_the_same_text_as_str_rows(tmp_path, optimistic: bool) -> None:
     batch = _batch(COUNT)
-    utf8_rows = batch.rows(sqlite=True)
-    str_rows = batch.rows()
+    utf8_columns = batch.rows(sqlite=True)
+    utf8_rows = utf8_columns.rows()
+    str_rows = batch.rows().rows()
     assert isinstance(utf8_rows[0][1], bytearray) and isinstance(str_rows[0][1], str)
     assert str_rows[3][4] is None and utf8_rows[3][4] == bytearray()
-    for name, rows in (("utf8", utf8_rows), ("str", str_rows)):
+    written = (("columns", utf8_columns), ("utf8", utf8_rows), ("str", str_rows))
+    for name, rows in written:
         counts = _write(f"sqlite:///{tmp_path / name}.db", rows, optimistic=optimistic)
         assert counts == (COUNT, 0, 0)
-    utf8, text = _stored(str(tmp_path / "utf8.db")), _stored(str(tmp_path / "str.db"))
-    assert utf8 == text and len(utf8) == COUNT
+    columns, utf8 = _stored(str(tmp_path / "columns.db")), _stored(str(tmp_path / "utf8.db"))
+    text = _stored(str(tmp_path / "str.db"))
+    assert columns == utf8 == text and len(utf8) == COUNT
     assert {row[-3:] for row in utf8} == {("text", "text", "text"), ("text", "null", "text")}
     first = utf8[0]
     assert json.loads(str(first[2])) == {"id": 0, "name": "Jürgen 0 a"}
     assert json.loads(str(first[3])) == {"family_name": "Müller 0"}
     assert [row[3] for row in utf8].count(None) == len([i for i in range(COUNT) if i % 7 == 3])
     quarantined = "SELECT source_key, payload, typeof(payload) FROM quarantine ORDER BY id"
-    with sqlite3.connect(tmp_path / "utf8.db") as a, sqlite3.connect(tmp_path / "str.db") as b:
-        assert a.execute(quarantined).fetchall() == b.execute(quarantined).fetchall()
-        assert {row[2] for row in a.execute(quarantined)} == {"text"}
+    found = []
+    for name, _rows in written:
+        with sqlite3.connect(tmp_path / f"{name}.db") as conn:
+            found.append(conn.execute(quarantined).fetchall())
+    assert found[0] == found[1] == found[2] and len(found[0]) == len(
+        [i for i in range(COUNT) if i % 7 == 3]
+    )
+    assert {row[2] for row in found[0]} == {"text"}
 
 
 def test_an_empty_entity_is_stored_as_null(tmp_path) -> None:
     batch = _batch(3)
     batch.entity = None  # an unmapped stream
     rows = batch.rows(sqlite=True)
-    assert {row[3] for row in rows} == {""}
+    assert set(rows.entities) == {""}
     _write(f"sqlite:///{tmp_path / 'm.db'}", rows)
     assert {row[1] for row in _stored(str(tmp_path / "m.db"))} == {None}
 
@@ -126,9 +141,36 @@ def test_changed_rows_update_with_utf8_texts(tmp_path) -> None:
 
 
 def test_rows_of_different_entities_keep_their_own(tmp_path) -> None:
-    rows = _batch(_SQLITE_ROWS_PER_INSERT + 5).rows(sqlite=True)
+    rows = _batch(_SQLITE_ROWS_PER_INSERT + 5).rows(sqlite=True).rows()
     mixed = [(*row[:3], "order" if i % 2 else "", *row[4:]) for i, row in enumerate(rows)]
     _write(f"sqlite:///{tmp_path / 'm.db'}", mixed)
     stored = _stored(str(tmp_path / "m.db"))
     assert [row[1] for row in stored] == [("order" if i % 2 else None) for i in range(len(rows))]
     assert [row[0] for row in stored] == [row[0] for row in rows]
+
+
+def test_columns_with_a_repeated_key_keep_its_last_record(tmp_path) -> None:
+    first, again = _batch(4).rows(sqlite=True), _batch(1, 2, version="later").rows(sqlite=True)
+    columns = RecordColumns(*(list(a) + list(b) for a, b in zip(first, again, strict=True)))
+    master = open_master(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        with master.session() as s:
+            counts = write_batch(
+                s.connection(),
+                source="erp",
+                stream="customers",
+                records=columns,
+                run_id=1,
+                mapping_version="v1",
+                optimistic=True,
+            )
+    finally:
+        master.dispose()
+    assert (counts.new, counts.repeated_in_batch) == (4, 1)
+    stored = {row[0]: json.loads(str(row[2]))["name"] for row in _stored(str(tmp_path / "m.db"))}
+    assert stored == {
+        "0": "Jürgen 0 a",
+        "1": "Jürgen 1 a",
+        "2": "Jürgen 2 later",
+        "3": "Jürgen 3 a",
+    }
