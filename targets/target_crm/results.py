@@ -85,10 +85,6 @@ class LedgerEntry:
     disposition: str
 
 
-#: "not looked up yet" in the ledger's entries (None there means "has no entry")
-_UNKNOWN: Any = object()
-
-
 class Ledger:
     """Last accepted (remote id, content hash, object, disposition) per stream and key.
 
@@ -168,9 +164,8 @@ class Ledger:
     def get(self, stream: str, key: str) -> LedgerEntry | None:
         """The entry of one record, if it was ever accepted."""
         k = (stream, key)
-        entry = self.entries.get(k, _UNKNOWN)
-        if entry is not _UNKNOWN:
-            return entry
+        if k in self.entries:
+            return self.entries[k]
         if self._index is None or self._index.empty:
             return None  # nothing to look up (a first publish): nothing to remember either
         found = self._index.get(stream, key)

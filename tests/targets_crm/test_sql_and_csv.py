@@ -113,3 +113,29 @@ def test_csv_import_layouts(
         {**config, "output_dir": str(tmp_path / "again")}, singer_text({"customers": customers})
     )
     assert not list((tmp_path / "again").glob("*.csv"))
+
+
+def test_sqlite_stores_empty_columns_as_null_and_flags_as_integers(
+    tmp_path: Path, out: dict[str, Any]
+) -> None:
+    # None and booleans reach SQLite through registered adapters (speed): the stored values
+    # must be exactly what binding them directly stored, NULL and the integers 0 and 1
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    config = {"profile": "sql", "sqlalchemy_url": url, **out}
+    people = [person(1, consent_phone=None), person(2, consent_phone=True)]
+    _, code = run_target(config, singer_text({"customers": people}))
+    assert code == 0
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT master_id, typeof(name_prefix), typeof(consent_email), consent_email, "
+                "typeof(consent_phone), consent_phone, typeof(crmhub_archived), "
+                "crmhub_archived, typeof(crmhub_merged_into) FROM customers ORDER BY master_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in stored] == [
+        ("M0000001", "null", "integer", 0, "null", None, "integer", 0, "null"),
+        ("M0000002", "null", "integer", 1, "integer", 1, "integer", 0, "null"),
+    ]

