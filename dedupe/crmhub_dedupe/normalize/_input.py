@@ -132,11 +132,14 @@ def _explode(
         rows = series.index.to_numpy(dtype=np.intp)
         return rows, series.to_numpy(dtype=object, copy=True), False
     if type(None) in shapes:
-        items = [v if v is not None else [] for v in items]
-    # a list of lengths first: np.fromiter straight from map() is slower
-    lengths = np.array(list(map(len, items)), dtype=np.intp)
+        lengths = np.array([len(v) if v is not None else 0 for v in items], dtype=np.intp)
+        flat = list(itertools.chain.from_iterable(filter(None, items)))
+    else:
+        # a list of lengths first: np.fromiter straight from map() is slower
+        lengths = np.array(list(map(len, items)), dtype=np.intp)
+        flat = list(itertools.chain.from_iterable(items))
     rows = np.repeat(np.arange(len(items), dtype=np.intp), lengths)
-    values = object_array(list(itertools.chain.from_iterable(items)), len(rows))
+    values = object_array(flat, len(rows))
     # all text (the usual case) means nothing is missing; pd.isna would type-check every cell
     all_text = pd.api.types.infer_dtype(values, skipna=False) == "string"
     if not all_text:
