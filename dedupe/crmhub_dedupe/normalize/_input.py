@@ -225,7 +225,10 @@ def _first_address(column: ObjectArray, problems: list[tuple[int, str, object]])
         for v in column.tolist()
     ]
     out = object_array(heads, len(heads))
-    odd = [i for i, v in enumerate(heads) if v is not None and type(v) is not dict_type]
+    # one pass over the types first: usually there is nothing odd to look for
+    odd = []
+    if not set(map(type, heads)) <= {dict_type, type(None)}:
+        odd = [i for i, v in enumerate(heads) if v is not None and type(v) is not dict_type]
     for index in odd:
         out[index] = first(index, column[index])
     return out
@@ -253,7 +256,9 @@ def read_batch(
         rows = records if isinstance(records, list) else list(records)
         n = len(rows)
         dict_type = dict
-        odd = [i for i, record in enumerate(rows) if type(record) is not dict_type]
+        odd = []
+        if set(map(type, rows)) != {dict_type}:
+            odd = [i for i, record in enumerate(rows) if type(record) is not dict_type]
         bad = [i for i in odd if not isinstance(rows[i], Mapping)]
         if bad:
             shown = ", ".join(f"#{i} ({type(rows[i]).__name__})" for i in bad[:5])
