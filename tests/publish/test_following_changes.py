@@ -89,6 +89,22 @@ def _sent_following_changes(s: Any, since: Any) -> dict[str, str] | None:
     }
 
 
+def _merged_long_ago(s: Any, loser: str, survivor: str) -> None:
+    """``loser`` merged into ``survivor`` before the last publish, which the target accepted."""
+    s.execute(
+        update(GoldenRecord)
+        .where(GoldenRecord.master_id == loser)
+        .values(status="merged", merged_into=survivor)
+    )
+    s.flush()
+    for record in customer_records(s):
+        s.execute(
+            update(PublishRecord)
+            .where(PublishRecord.record_key == record["master_id"])
+            .values(content_hash=record["content_hash"])
+        )
+
+
 def _stamp(s: Any, master_id: str, **values: Any) -> None:
     s.execute(
         update(GoldenRecord)
@@ -155,18 +171,7 @@ def test_an_organization_merged_back_apart_is_followed(master: Master) -> None:
     since = utcnow() - timedelta(minutes=1)
     with master.session() as s:
         # ORG5 was merged into ORG6 when the target last accepted its people...
-        s.execute(
-            update(GoldenRecord)
-            .where(GoldenRecord.master_id == "M-ORG5")
-            .values(status="merged", merged_into="M-ORG6")
-        )
-        s.flush()
-        for record in customer_records(s):
-            s.execute(
-                update(PublishRecord)
-                .where(PublishRecord.record_key == record["master_id"])
-                .values(content_hash=record["content_hash"])
-            )
+        _merged_long_ago(s, "M-ORG5", "M-ORG6")
         # ...and a steward undid that merge since
         _stamp(s, "M-ORG5", status="active", merged_into=None)
         s.flush()
@@ -209,18 +214,7 @@ def test_people_naming_a_merged_away_organization_follow_its_survivor(master: Ma
     with master.session() as s:
         # ORG7 was merged into ORG8 long ago (the target accepted that); now ORG8 merges into
         # ORG9: people naming ORG7, neither of them stamped, must now name ORG9
-        s.execute(
-            update(GoldenRecord)
-            .where(GoldenRecord.master_id == "M-ORG7")
-            .values(status="merged", merged_into="M-ORG8")
-        )
-        s.flush()
-        for record in customer_records(s):
-            s.execute(
-                update(PublishRecord)
-                .where(PublishRecord.record_key == record["master_id"])
-                .values(content_hash=record["content_hash"])
-            )
+        _merged_long_ago(s, "M-ORG7", "M-ORG8")
         _stamp(s, "M-ORG8", status="merged", merged_into="M-ORG9")
         s.flush()
         expected = _sent_checking_everything(s)

@@ -27,26 +27,24 @@ def _line(key: str, action: str, remote: str | None, chash: str, **extra: str) -
     )
 
 
+def _read(path: Path) -> dict[str, tuple[str | None, str | None]]:
+    """(remote id, hash) per key, as the ledger reads them (through the index)."""
+    ledger = Ledger.from_results(path)
+    out = {}
+    for key in ("M1", "M2", "M3", "M4"):
+        entry = ledger.get("customers", key)
+        out[key] = (entry.remote_id, entry.content_hash) if entry else (None, None)
+    ledger.close(0)
+    return out
+
+
 def _whole_file(path: Path) -> dict[str, tuple[str | None, str | None]]:
     """What the rules make of the whole file, read from scratch (no index)."""
     index_path(path).unlink(missing_ok=True)
-    ledger = Ledger.from_results(path)
-    out = {}
-    for key in ("M1", "M2", "M3", "M4"):
-        entry = ledger.get("customers", key)
-        out[key] = (entry.remote_id, entry.content_hash) if entry else (None, None)
-    ledger.close(0)
-    return out
+    return _read(path)
 
 
-def _with_index(path: Path) -> dict[str, tuple[str | None, str | None]]:
-    ledger = Ledger.from_results(path)
-    out = {}
-    for key in ("M1", "M2", "M3", "M4"):
-        entry = ledger.get("customers", key)
-        out[key] = (entry.remote_id, entry.content_hash) if entry else (None, None)
-    ledger.close(0)
-    return out
+_with_index = _read
 
 
 def test_a_run_reads_back_what_earlier_runs_accepted_through_the_index(tmp_path: Path) -> None:
