@@ -37,6 +37,13 @@ def _legal_forms() -> tuple[dict[tuple[str, ...], str], dict[tuple[str, ...], st
     return suffixes, prefixes, longest
 
 
+@functools.cache
+def _edge_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(last words of the suffix forms, first words of the prefix forms)."""
+    suffixes, prefixes, _ = _legal_forms()
+    return frozenset(t[-1] for t in suffixes), frozenset(t[0] for t in prefixes)
+
+
 # "B.V." and "e.K." must become one token: dots between single letters go first.
 _LETTER_DOTS_RE = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.){1,4}[^\W\d_])\.?(?![^\W\d_])")
 
@@ -76,14 +83,18 @@ def strip_legal_form(name: str, legal_form: str | None = None) -> tuple[str | No
     tokens = key.split()
     code = code or _classify(tuple(tokens))
     suffixes, prefixes, longest = _legal_forms()
-    for length in range(min(longest, len(tokens) - 1), 0, -1):
-        found = suffixes.get(tuple(tokens[-length:]))
-        if found:
-            return " ".join(tokens[:-length]), code or found
-    for length in range(min(longest, len(tokens) - 1), 0, -1):
-        found = prefixes.get(tuple(tokens[:length]))
-        if found:
-            return " ".join(tokens[length:]), code or found
+    last_words, first_words = _edge_words()
+    # most names end in no legal-form word: one set look-up instead of a slice per length
+    if tokens[-1] in last_words:
+        for length in range(min(longest, len(tokens) - 1), 0, -1):
+            found = suffixes.get(tuple(tokens[-length:]))
+            if found:
+                return " ".join(tokens[:-length]), code or found
+    if tokens[0] in first_words:
+        for length in range(min(longest, len(tokens) - 1), 0, -1):
+            found = prefixes.get(tuple(tokens[:length]))
+            if found:
+                return " ".join(tokens[length:]), code or found
     return key, code
 
 
