@@ -350,7 +350,9 @@ def rebuild(
     session.execute(delete(MatchTerm))
     info: IndexInfo | None = None
     counts: dict[str, Counter[str]] = {}
-    step = 100_000
+    # Forms, keys and their insert parameters are built per step: at 100,000 rows a step
+    # held about 800 MB at once; 25,000 keeps it near 200 MB for the same statements.
+    step = 25_000
     for frame in frames:
         if info is None or (not info.array_columns and len(frame)):
             info = frame_info(frame, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -128,25 +128,46 @@ def recompute(
     """
     ids = sorted(set(master_ids))
     session.flush()
-    members = member_rows(session, ids)
     counts = {"updated": 0, "retired": 0, "unchanged": 0}
     now = utcnow()
     rules = config or survivorship_config(priorities)
-    goldens: dict[str, Any] = {}
+    written: set[int] = set()
+    # Chunk by chunk (members, golden rows, rebuilt values, writes): a first full match
+    # recomputes every golden record, and a million member rows with their rebuilt values and
+    # provenance alive at once cost about 7 GiB. Chunks touch disjoint golden records, so the
+    # rows written are the same as in one pass.
     for chunk in among_chunks(session, ids):
-        goldens.update(
-            (g.master_id, g)
-            for g in session.connection().execute(
-                select(
-                    GoldenRecord.id,
-                    GoldenRecord.master_id,
-                    GoldenRecord.overrides,
-                    GoldenRecord.content_hash,
-                    GoldenRecord.version,
-                    GoldenRecord.status,
-                ).where(among(session, GoldenRecord.master_id, chunk))
-            )
+        written |= _recompute_chunk(session, chunk, counts, now, rules, actor, run_id)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, GoldenRecord) and obj.id in written:
+            session.expire(obj)
+    return counts
+
+
+def _recompute_chunk(
+    session: Session,
+    ids: Sequence[str],
+    counts: dict[str, int],
+    now: datetime,
+    rules: SurvivorshipConfig,
+    actor: str,
+    run_id: int | None,
+) -> set[int]:
+    """Recompute the golden records of ``ids`` (one chunk); the golden ids written."""
+    members = member_rows(session, ids)
+    goldens: dict[str, Any] = {
+        g.master_id: g
+        for g in session.connection().execute(
+            select(
+                GoldenRecord.id,
+                GoldenRecord.master_id,
+                GoldenRecord.overrides,
+                GoldenRecord.content_hash,
+                GoldenRecord.version,
+                GoldenRecord.status,
+            ).where(among(session, GoldenRecord.master_id, ids))
         )
+    }
     rebuilt: list[dict[str, Any]] = []
     retired: list[dict[str, Any]] = []
     for master_id in ids:
@@ -198,11 +219,8 @@ def recompute(
         for start in range(0, len(params), 5000):
             session.execute(_BY_ID, params[start : start + 5000])
     written = {p["golden_id"] for p in rebuilt} | {p["golden_id"] for p in retired}
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, GoldenRecord) and obj.id in written:
-            session.expire(obj)
     write_search_keys(session, [(p["golden_id"], p["data"]) for p in rebuilt])
-    return counts
+    return written
 
 
 def complete_person_name(values: dict[str, Any], provenance: dict[str, Any]) -> None:

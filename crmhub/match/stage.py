@@ -132,9 +132,13 @@ def run_match(
                 )
             if done:
                 return summary
-        _run_full_load(
-            project, s, settings, model, run_id, summary, say, priorities, rules, full, learn
-        )
+        # Held here too: a first full match keeps a million-row frame, the engine's answer
+        # and each recompute chunk alive, and the collector's full walks over them cost 4 s
+        # of CPU per 100,000 records (once the source rows were released early, more often).
+        with collector_paused():
+            _run_full_load(
+                project, s, settings, model, run_id, summary, say, priorities, rules, full, learn
+            )
     return summary
 
 
@@ -251,12 +255,24 @@ def _run_full_load(
     bad = ~np.asarray(checked.valid_mask, dtype=bool)
     if bad.any():
         _quarantine(s, rows, checked, bad, run_id, summary)
+    del checked
     keep = [rec for rec, is_bad in zip(records, bad.tolist(), strict=True) if not is_bad]
-    kept_rows = [row for row, is_bad in zip(rows, bad.tolist(), strict=True) if not is_bad]
+    # Of the source rows only whether each kept one is pending is needed later: the rows
+    # (with their canonical dicts) and the engine records go before normalizing, which at a
+    # million records is a few GiB less alive during matching, recompute and the index.
+    pending = np.array(
+        [
+            row.match_state == "pending" or row.id not in xref
+            for row, is_bad in zip(rows, bad.tolist(), strict=True)
+            if not is_bad
+        ],
+        dtype=bool,
+    )
+    del rows, records
 
     say(f"normalizing {len(keep):,} records")
-    normalized = normalize_frame(keep)
-    frame = normalized.frame
+    frame = normalize_frame(keep).frame
+    del keep
     summary.flagged = int(sum(1 for f in frame["flags"] if f)) if "flags" in frame else 0
 
     if model is None:
@@ -285,9 +301,6 @@ def _run_full_load(
     ids = frame["record_id"].to_numpy(dtype=object)
     previous = np.array([xref.get(int(i)) for i in ids], dtype=object)
     had_master = np.array([p is not None for p in previous], dtype=bool)
-    pending = np.array(
-        [r.match_state == "pending" or r.id not in xref for r in kept_rows], dtype=bool
-    )
     changes_mask = np.ones(len(frame), dtype=bool) if full else pending
     base = frame.loc[had_master].copy()
     base["master_id"] = previous[had_master]
@@ -305,6 +318,9 @@ def _run_full_load(
     result = indexed.run_engine(base, changes, matcher, created, decided, settings, new_master_id)
     say("writing golden records")
     _write(s, result, goldens, deleted_ids, matcher, frame, run_id, summary, priorities, rules)
+    # The engine's answer and its input frames are not needed for the index: at a million
+    # records they are hundreds of MiB next to what the rebuild allocates.
+    del result, base, changes, previous, created
     _link_related(s, run_id, summary)
     say("rebuilding the match index")
     index.rebuild(s, [frame], settings, run_id)
