@@ -304,7 +304,10 @@ def _run_full_load(
     changes_mask = np.ones(len(frame), dtype=bool) if full else pending
     base = frame.loc[had_master].copy()
     base["master_id"] = previous[had_master]
-    changes = frame.loc[changes_mask].reset_index(drop=True)
+    # A first load changes every record: the frame itself (the engine copies what it keeps)
+    # instead of a second million-row copy alive through matching and writing.
+    everything = bool(changes_mask.all()) and frame.index.equals(pd.RangeIndex(len(frame)))
+    changes = frame if everything else frame.loc[changes_mask].reset_index(drop=True)
     summary.changed = int(changes_mask.sum())
     goldens: dict[str, GoldenRecord] = {}  # _persist loads the few it changes
     created = {
