@@ -11,6 +11,7 @@ from crmhub.ingest.writer import EncodedBatch
 from crmhub.store import open_master
 from crmhub.store.source_records import (
     _SQLITE_ROWS_PER_INSERT,
+    BatchCounts,
     RecordColumns,
     RecordRow,
     write_batch,
@@ -49,13 +50,14 @@ def _batch(count: int, start: int = 0, version: str = "a") -> EncodedBatch:
     )
 
 
-def _write(
+def _write_counts(
     url: str, rows: list[RecordRow] | RecordColumns, *, optimistic: bool = False
-) -> tuple[int, int, int]:
+) -> BatchCounts:
+    """What write_batch reports for one batch written into the master at ``url``."""
     master = open_master(url)
     try:
         with master.session() as s:
-            counts = write_batch(
+            return write_batch(
                 s.connection(),
                 source="erp",
                 stream="customers",
@@ -64,9 +66,15 @@ def _write(
                 mapping_version="v1",
                 optimistic=optimistic,
             )
-        return counts.new, counts.changed, counts.unchanged
     finally:
         master.dispose()
+
+
+def _write(
+    url: str, rows: list[RecordRow] | RecordColumns, *, optimistic: bool = False
+) -> tuple[int, int, int]:
+    counts = _write_counts(url, rows, optimistic=optimistic)
+    return counts.new, counts.changed, counts.unchanged
 
 
 def _stored(path: str) -> list[tuple[object, ...]]:
@@ -152,20 +160,7 @@ def test_rows_of_different_entities_keep_their_own(tmp_path) -> None:
 def test_columns_with_a_repeated_key_keep_its_last_record(tmp_path) -> None:
     first, again = _batch(4).rows(sqlite=True), _batch(1, 2, version="later").rows(sqlite=True)
     columns = RecordColumns(*(list(a) + list(b) for a, b in zip(first, again, strict=True)))
-    master = open_master(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        with master.session() as s:
-            counts = write_batch(
-                s.connection(),
-                source="erp",
-                stream="customers",
-                records=columns,
-                run_id=1,
-                mapping_version="v1",
-                optimistic=True,
-            )
-    finally:
-        master.dispose()
+    counts = _write_counts(f"sqlite:///{tmp_path / 'm.db'}", columns, optimistic=True)
     assert (counts.new, counts.repeated_in_batch) == (4, 1)
     stored = {row[0]: json.loads(str(row[2]))["name"] for row in _stored(str(tmp_path / "m.db"))}
     assert stored == {
