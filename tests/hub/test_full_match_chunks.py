@@ -11,7 +11,7 @@ import orjson
 import pytest
 from singer_project import Project
 from test_match import MAPPING
-from test_match_index import candidates, clusters, lines_for, rows, url_of
+from test_match_index import candidates, clusters, lines_for, members_by_master, rows, url_of
 
 from crmhub.match import among
 from crmhub.synthetic import generate
@@ -19,13 +19,7 @@ from crmhub.synthetic import generate
 
 def golden_rows(url: str) -> set[tuple[str, ...]]:
     """Per cluster of source keys: golden values, provenance, hash and search keys."""
-    members: dict[str, list[str]] = {}
-    for key, master_id in rows(
-        url,
-        "SELECT s.source_key, x.master_id FROM xref x JOIN source_record s "
-        "ON s.id = x.source_record_id WHERE s.entity = 'customer'",
-    ):
-        members.setdefault(master_id, []).append(key)
+    members = members_by_master(url)
     keys: dict[int, list[str]] = {}
     for golden_id, key in rows(url, "SELECT golden_id, key FROM golden_search_key"):
         keys.setdefault(golden_id, []).append(key)

@@ -75,8 +75,8 @@ def candidates(url: str) -> set[tuple[str, str, float]]:
     }
 
 
-def goldens(url: str) -> set[tuple[str, ...]]:
-    """Golden values per cluster of source keys (master ids are random)."""
+def members_by_master(url: str) -> dict[str, list[str]]:
+    """Master id -> the source keys of its customer records."""
     members: dict[str, list[str]] = {}
     for key, master_id in rows(
         url,
@@ -84,6 +84,12 @@ def goldens(url: str) -> set[tuple[str, ...]]:
         "ON s.id = x.source_record_id WHERE s.entity = 'customer'",
     ):
         members.setdefault(master_id, []).append(key)
+    return members
+
+
+def goldens(url: str) -> set[tuple[str, ...]]:
+    """Golden values per cluster of source keys (master ids are random)."""
+    members = members_by_master(url)
     out = set()
     for master_id, data in rows(
         url, "SELECT master_id, data FROM golden_record WHERE status = 'active'"
