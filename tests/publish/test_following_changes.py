@@ -26,6 +26,14 @@ def _person(i: int, **extra: Any) -> dict[str, Any]:
     return {"kind": "person", "given_name": f"Given{i}", "family_name": f"Family{i}", **extra}
 
 
+def _organization(master_id: str, name: str) -> GoldenRecord:
+    return GoldenRecord(
+        master_id=master_id,
+        kind="organization",
+        data={"kind": "organization", "organization_name": name},
+    )
+
+
 @pytest.fixture
 def master(tmp_path: Path) -> Master:
     """200 people, 10 organizations (people 0-49 name one), a merged chain A -> B, all
@@ -33,13 +41,7 @@ def master(tmp_path: Path) -> Master:
     m = open_master(f"sqlite:///{tmp_path / 'master.db'}")
     with m.session() as s:
         for i in range(10):
-            s.add(
-                GoldenRecord(
-                    master_id=f"M-ORG{i}",
-                    kind="organization",
-                    data={"kind": "organization", "organization_name": f"Org {i}"},
-                )
-            )
+            s.add(_organization(f"M-ORG{i}", f"Org {i}"))
         for i in range(200):
             data = _person(i, organization_master_id=f"M-ORG{i % 10}") if i < 50 else _person(i)
             s.add(GoldenRecord(master_id=f"M-P{i:03d}", kind="person", data=data))
@@ -184,13 +186,7 @@ def test_too_many_organizations_changed_means_checking_everything(master: Master
     since = utcnow() - timedelta(minutes=1)
     with master.session() as s:
         for i in range(201):
-            s.add(
-                GoldenRecord(
-                    master_id=f"M-NEWORG{i}",
-                    kind="organization",
-                    data={"kind": "organization", "organization_name": f"New {i}"},
-                )
-            )
+            s.add(_organization(f"M-NEWORG{i}", f"New {i}"))
         s.flush()
         assert _sent_following_changes(s, since) is None
         assert len(_sent_checking_everything(s)) == 201
