@@ -85,7 +85,7 @@ class LedgerIndex:
         head = meta.get("head") or ""
         if (
             meta.get("version") != _VERSION
-            or offset > _size(results)
+            or offset > file_size(results)
             or head != _head(results, offset)
         ):
             conn.execute("DELETE FROM entry")
@@ -178,7 +178,8 @@ class LedgerIndex:
             self._conn.close()
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
+    """The size of ``path`` in bytes (0 when it does not exist)."""
     try:
         return os.stat(path).st_size
     except FileNotFoundError:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
-from target_crm.ledger_index import Entry, LedgerIndex
+from target_crm.ledger_index import Entry, LedgerIndex, file_size
 
 if TYPE_CHECKING:
     from target_crm.profiles.base import WorkItem
@@ -204,7 +204,7 @@ class Ledger:
             return
         try:
             end = self.offset + written
-            if self._recorded and _file_size(index.results) == end:
+            if self._recorded and file_size(index.results) == end:
                 index.write(
                     {
                         k: (e.remote_id, e.content_hash, e.object, e.disposition)
@@ -235,13 +235,6 @@ def _entries_of_lines(lines: list[bytes], index: LedgerIndex) -> dict[Any, Entry
         k: (e.remote_id, e.content_hash, e.object, e.disposition)
         for k, e in ledger._recorded.items()
     }
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 class ResultsWriter:
