@@ -98,7 +98,7 @@ class ChangedCustomers:
 
     master_ids: list[str]
     ledger: dict[str, LedgerEntry]
-    redirects: dict[str, str]
+    redirects: Mapping[str, str]
     golden_total: int
 
 
@@ -163,7 +163,7 @@ def changed_customers(
     never_sent = sum(1 for key in ordered if key not in ledger)
     if golden_total - ledger_total != never_sent:
         return None
-    return ChangedCustomers(ordered, ledger, dict(redirects), golden_total)
+    return ChangedCustomers(ordered, ledger, redirects, golden_total)
 
 
 def _organizations(s: Session, master_ids: list[str]) -> list[str]:
