@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 import crmhub
 from crmhub.match.among import among, among_chunks
+from crmhub.store.bulk import executemany_rows
 from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchTerm
 from crmhub.store.models import SourceRecord, State, Xref
 from crmhub.store.types import utcnow
@@ -271,26 +272,26 @@ def _insert(
     keys: pd.DataFrame | None = None,
 ) -> None:
     forms = _forms(frame, info)
-    rows = [
-        {"source_record_id": i, "form": f.decode(), "run_id": run_id}
-        for i, f in zip(ids, forms, strict=True)
-    ]
+    # rows as tuples bound straight to the driver: SQLAlchemy's per-row parameter handling
+    # of ~100,000 keys cost about as much as SQLite's inserting them
+    rows = [(i, f.decode(), run_id) for i, f in zip(ids, forms, strict=True)]
+    form_table = insert(cast(Table, MatchForm.__table__))
     for chunk in _chunks(rows, 5000):
-        session.execute(insert(cast(Table, MatchForm.__table__)), list(chunk))
+        executemany_rows(session, form_table, ("source_record_id", "form", "run_id"), list(chunk))
     if keys is None:
         keys = blocking_keys(frame, settings)
     id_of = np.asarray(ids, dtype=np.int64)
-    key_rows = [
-        {"rule": int(rule), "key": key, "source_record_id": int(rid)}
-        for rule, key, rid in zip(
-            keys["rule"].tolist(),
+    key_rows = list(
+        zip(
+            keys["rule"].astype(np.int64).tolist(),
             keys["key"].tolist(),
             id_of[keys["row"].to_numpy(dtype=np.int64)].tolist(),
             strict=True,
         )
-    ]
+    )
+    key_table = insert(cast(Table, MatchKey.__table__))
     for chunk in _chunks(key_rows, 10000):
-        session.execute(insert(cast(Table, MatchKey.__table__)), list(chunk))
+        executemany_rows(session, key_table, ("rule", "key", "source_record_id"), list(chunk))
 
 
 def change_terms(
