@@ -36,6 +36,7 @@ from sqlalchemy import ColumnElement, Text, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from crmhub.match.among import among, among_chunks
+from crmhub.publish.ledger import load_ledger
 from crmhub.publish.records import LedgerEntry
 from crmhub.store import Master
 from crmhub.store.models import GoldenRecord, PublishRecord, Run
@@ -136,21 +137,7 @@ def changed_customers(
             patterns = [data.contains(f'"{m}"', autoescape=True) for m in named[start : start + 50]]
             keys.update(s.scalars(select(golden.master_id).where(or_(*patterns))))
     ordered = sorted(keys)
-    ledger: dict[str, LedgerEntry] = {}
-    for chunk in among_chunks(s, ordered):
-        for key, content_hash, status, remote in s.execute(
-            select(
-                PublishRecord.record_key,
-                PublishRecord.content_hash,
-                PublishRecord.status,
-                PublishRecord.remote_id,
-            ).where(
-                PublishRecord.target == target,
-                PublishRecord.stream == "customers",
-                among(s, PublishRecord.record_key, chunk),
-            )
-        ):
-            ledger[key] = LedgerEntry(content_hash, status, remote)
+    ledger = load_ledger(s, target, "customers", ordered)
     golden_total = int(s.scalar(select(func.count()).select_from(golden)) or 0)
     ledger_total = int(
         s.scalar(

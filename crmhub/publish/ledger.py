@@ -6,7 +6,7 @@ the target's results file after each run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -23,17 +23,27 @@ ACCEPTED = "accepted"
 FAILED = "failed"
 
 
-def load_ledger(s: Session, target: str, stream: str) -> dict[str, LedgerEntry]:
-    """Key -> what ``target`` last did with that record of ``stream``."""
-    rows = s.execute(
-        select(
-            PublishRecord.record_key,
-            PublishRecord.content_hash,
-            PublishRecord.status,
-            PublishRecord.remote_id,
-        ).where(PublishRecord.target == target, PublishRecord.stream == stream)
+def load_ledger(
+    s: Session, target: str, stream: str, keys: Sequence[str] | None = None
+) -> dict[str, LedgerEntry]:
+    """Key -> what ``target`` last did with that record of ``stream``: every record's, or
+    those of ``keys`` (read chunk by chunk)."""
+    columns = select(
+        PublishRecord.record_key,
+        PublishRecord.content_hash,
+        PublishRecord.status,
+        PublishRecord.remote_id,
+    ).where(PublishRecord.target == target, PublishRecord.stream == stream)
+    statements = (
+        [columns]
+        if keys is None
+        else [columns.where(among(s, PublishRecord.record_key, c)) for c in among_chunks(s, keys)]
     )
-    return {key: LedgerEntry(h, status, remote) for key, h, status, remote in rows}
+    return {
+        key: LedgerEntry(h, status, remote)
+        for statement in statements
+        for key, h, status, remote in s.execute(statement)
+    }
 
 
 class Outcome(NamedTuple):
