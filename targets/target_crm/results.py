@@ -168,8 +168,7 @@ class Ledger:
             return self.entries[k]
         if self._index is None or self._index.empty:
             return None  # nothing to look up (a first publish): nothing to remember either
-        found = self._index.get(stream, key)
-        entry = None if found is None else LedgerEntry(*found)
+        entry = self.earlier(stream, key)
         with self._lock:
             return self.entries.setdefault(k, entry)
 
@@ -192,8 +191,17 @@ class Ledger:
 
     def earlier(self, stream: str, key: str) -> LedgerEntry | None:
         """The entry earlier runs left for one record (not this run's)."""
-        found = self._index.get(stream, key) if self._index is not None else None
+        if self._index is None or self._index.empty:
+            return None
+        found = self._index.get(stream, key)
         return None if found is None else LedgerEntry(*found)
+
+    def recorded_entries(self) -> dict[tuple[str, str], Entry]:
+        """This run's accepted records, as the index stores them."""
+        return {
+            k: (e.remote_id, e.content_hash, e.object, e.disposition)
+            for k, e in self._recorded.items()
+        }
 
     def close(self, written: int) -> None:
         """Store this run's accepted records in the index, whose mark moves past the
@@ -205,13 +213,7 @@ class Ledger:
         try:
             end = self.offset + written
             if self._recorded and file_size(index.results) == end:
-                index.write(
-                    {
-                        k: (e.remote_id, e.content_hash, e.object, e.disposition)
-                        for k, e in self._recorded.items()
-                    },
-                    end,
-                )
+                index.write(self.recorded_entries(), end)
         finally:
             index.close()
             self._index = None
@@ -231,10 +233,7 @@ def _entries_of_lines(lines: list[bytes], index: LedgerIndex) -> dict[Any, Entry
         except orjson.JSONDecodeError:
             continue  # a line cut by a crash mid-write: the record is simply re-pushed
         record_line(line)
-    return {
-        k: (e.remote_id, e.content_hash, e.object, e.disposition)
-        for k, e in ledger._recorded.items()
-    }
+    return ledger.recorded_entries()
 
 
 class ResultsWriter:
