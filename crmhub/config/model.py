@@ -69,6 +69,22 @@ class MatchingConfig(Strict):
     survivorship: dict[str, Any] = Field(
         default_factory=dict, description="which rule picks each golden field (see docs/matching)"
     )
+    workers: int | Literal["auto"] = Field(
+        default="auto",
+        description="processes that normalize a full match: 'auto' (the CPUs this process may"
+        " use, at most 4; one for small inputs) or a number >= 1",
+    )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())  # from ${ENV_VAR}
+        if value == "auto" or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            return value
+        raise ValueError(f"must be 'auto' or a whole number of processes >= 1, not {value!r}")
 
 
 class TargetConfig(Strict):

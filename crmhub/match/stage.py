@@ -49,7 +49,7 @@ from crmhub.store.types import utcnow
 from crmhub_dedupe.incremental import IncrementalResult
 from crmhub_dedupe.matcher import IncrementalMatcher
 from crmhub_dedupe.model import MatchModel
-from crmhub_dedupe.normalize import normalize_frame
+from crmhub_dedupe.normalize import normalize_frame, normalize_records
 from crmhub_dedupe.settings import MatchSettings
 from crmhub_dedupe.survive import SurvivorshipConfig
 from crmhub_dedupe.validate import validate_canonical
@@ -271,7 +271,8 @@ def _run_full_load(
     del rows, records
 
     say(f"normalizing {len(keep):,} records")
-    frame = normalize_frame(keep).frame
+    # on several cores (matching.workers / --workers); the same frame as in one process
+    frame = normalize_records(keep, workers=project.config.matching.workers).frame
     del keep
     summary.flagged = int(sum(1 for f in frame["flags"] if f)) if "flags" in frame else 0
 

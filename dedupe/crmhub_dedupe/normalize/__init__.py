@@ -1,7 +1,8 @@
 """NORMALIZE stage of the matching engine: canonical customers in, matching keys out.
 
 The entry point is :func:`normalize_frame` (batch -> :class:`NormalizedFrame`;
-:func:`normalize_batches` runs it over many batches on several cores); the pure
+:func:`normalize_batches` runs it over many batches on several cores,
+:func:`normalize_records` over all records of a run in chunks, as one frame); the pure
 per-value normalizers are exported for reuse and tests. Contract and reference tables:
 docs/matching/normalize.md.
 """
@@ -12,6 +13,13 @@ from crmhub_dedupe.normalize.addresses import (
     expand_street,
     normalize_house_number,
     split_house_number,
+)
+from crmhub_dedupe.normalize.chunked import (
+    Workers,
+    available_cpus,
+    normalize_chunks,
+    normalize_records,
+    resolve_workers,
 )
 from crmhub_dedupe.normalize.countries import country_to_iso
 from crmhub_dedupe.normalize.dates import normalize_birth_date
@@ -45,6 +53,8 @@ __all__ = [
     "NormalizedFrame",
     "PersonName",
     "TaxId",
+    "Workers",
+    "available_cpus",
     "canonical_given",
     "count_by_reason",
     "country_to_iso",
@@ -53,14 +63,17 @@ __all__ = [
     "german_fold",
     "normalize_batches",
     "normalize_birth_date",
+    "normalize_chunks",
     "normalize_email",
     "normalize_frame",
     "normalize_house_number",
     "normalize_phone",
     "normalize_postcode",
+    "normalize_records",
     "normalize_tax_id",
     "parse_person_name",
     "postcode_check",
+    "resolve_workers",
     "severity",
     "split_house_number",
     "strip_legal_form",
