@@ -22,7 +22,7 @@ import numpy as np
 from crmhub.errors import ConfigurationError
 from crmhub_dedupe.cluster import cluster_scored_pairs
 from crmhub_dedupe.matcher import default_model
-from crmhub_dedupe.normalize import normalize_frame
+from crmhub_dedupe.normalize import Workers, normalize_records
 from crmhub_dedupe.pipeline import score_pairs, train
 from crmhub_dedupe.settings import MatchSettings
 
@@ -200,13 +200,19 @@ def dedupe_file(
     overrides: Mapping[str, str] | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    workers: Workers = "auto",
 ) -> FileResult:
-    """Deduplicate one file; write ``<stem>.clusters.csv`` and ``<stem>.pairs.csv``."""
+    """Deduplicate one file; write ``<stem>.clusters.csv`` and ``<stem>.pairs.csv``.
+
+    ``workers``: processes that normalize the rows (``"auto"`` or a number; the result is
+    the same).
+    """
     started = time.monotonic()
     header, rows = read_table(path, delimiter=delimiter, encoding=encoding)
     mapping = column_mapping(header, overrides or {})
     records = to_records(header, rows, mapping)
-    frame = normalize_frame(records).frame
+    frame = normalize_records(records, workers=workers).frame
+    del records
     settings = MatchSettings.default()
     if len(frame) < 2000:
         model, how = default_model(len(frame)), "default"

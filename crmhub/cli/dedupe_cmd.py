@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import click
 
 from crmhub.cli.context import emit_json
+from crmhub.cli.workers_option import workers_option
 from crmhub.errors import ConfigurationError
 from crmhub.file_dedupe import dedupe_file
+from crmhub_dedupe.normalize import Workers
 
 
 @click.command("dedupe")
@@ -31,6 +34,11 @@ from crmhub.file_dedupe import dedupe_file
 )
 @click.option("--delimiter", help="CSV delimiter (default: sniffed).")
 @click.option("--encoding", help="Text encoding (default: UTF-8, else Windows-1252).")
+@workers_option(
+    "auto",
+    "Processes that normalize the rows: 'auto' (the CPUs this process may use, at most 4;"
+    " one for small files) or a number. The result is the same either way.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def dedupe(
     file: Path,
@@ -38,6 +46,7 @@ def dedupe(
     out_dir: Path,
     delimiter: str | None,
     encoding: str | None,
+    workers: int | str,
     as_json: bool,
 ) -> None:
     """Find duplicate customers in FILE (CSV, TSV, XLSX, XLS, ODS).
@@ -53,7 +62,14 @@ def dedupe(
                 f"--map {item!r}: write FIELD=COLUMN, e.g. --map emails=E-mail"
             )
         overrides[field.strip()] = column.strip()
-    result = dedupe_file(file, out_dir, overrides=overrides, delimiter=delimiter, encoding=encoding)
+    result = dedupe_file(
+        file,
+        out_dir,
+        overrides=overrides,
+        delimiter=delimiter,
+        encoding=encoding,
+        workers=cast(Workers, workers),
+    )
     if as_json:
         emit_json(result.as_dict())
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from crmhub.cli.context import CliContext, emit_json, pass_ctx
+from crmhub.cli.workers_option import workers_option
 from crmhub.locking import run_lock
 from crmhub.match.stage import run_match
 from crmhub.runs import mark_abandoned_runs, recorded_run
@@ -17,10 +18,21 @@ from crmhub.runs import mark_abandoned_runs, recorded_run
 @click.option("--learn", is_flag=True, help="Refine the model's weights with steward decisions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--wait", is_flag=True, help="Wait for another run to finish instead of failing.")
+@workers_option(
+    None,
+    "Processes that normalize the records of a full match: 'auto' (the CPUs this process"
+    " may use, at most 4; one for small inputs) or a number. Default: matching.workers"
+    " in crmhub.yml ('auto').",
+)
 @pass_ctx
-def match(ctx: CliContext, full: bool, learn: bool, as_json: bool, wait: bool) -> None:
+def match(
+    ctx: CliContext, full: bool, learn: bool, as_json: bool, wait: bool, workers: int | str | None
+) -> None:
     """Match source records into golden records (stable master ids, xref, review queue)."""
     project, master = ctx.project(), ctx.master()
+    if workers is not None:  # this run only; crmhub.yml stays as it is
+        matching = project.config.matching.model_copy(update={"workers": workers})
+        project.config = project.config.model_copy(update={"matching": matching})
     with run_lock(project.state_dir, wait=wait):
         mark_abandoned_runs(master)
         with recorded_run(master, "match", args={"full": full, "learn": learn}) as run:
