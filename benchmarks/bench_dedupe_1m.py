@@ -3,18 +3,23 @@
 Generates (once; cached under ``.bench/``) records from :mod:`crmhub.synthetic` spread over
 four sources with their own styles, then runs the matching engine end to end and prints
 the time per stage, the CPU time (this process and its normalize workers), the peak memory
-(RSS high-water mark of this process; generation runs in a child process and does not
-count; each normalize worker holds one chunk, counted above what this process held before)
-and pairwise precision, recall and F1 of the clusters against the generator's truth. Training is unsupervised; the truth is only used to
-count.
+and pairwise precision, recall and F1 of the clusters against the generator's truth.
+Training is unsupervised; the truth is only used to count.
+
+Peak memory is that of the whole run: while normalize workers run, the sum of PSS over this
+process and its children (sampled from ``/proc/<pid>/smaps_rollup`` by a separate process,
+``tree_memory.py``; PSS splits the pages a forked child shares with its parent, so they
+count once), and this process's RSS high-water mark for the rest; the larger one is the
+run's peak. Generation runs in a child process before the clock and does not count.
 
     .venv/bin/python benchmarks/bench_dedupe_1m.py                    # 1,000,000 records
     .venv/bin/python benchmarks/bench_dedupe_1m.py --records 100000 --seed 3 --json
     .venv/bin/python benchmarks/bench_dedupe_1m.py --survive          # also golden records
-    .venv/bin/python benchmarks/bench_dedupe_1m.py --workers 2        # normalize in 2 children
+    .venv/bin/python benchmarks/bench_dedupe_1m.py --workers 1        # normalize in one process
 
-Stages: normalize (``crmhub_dedupe.normalize.normalize_batches``: ``normalize_frame`` per
-chunk of 100,000 records in ``--workers`` processes), block / compare / train
+Stages: normalize (``crmhub_dedupe.normalize.normalize_chunks``, what ``crmhub match``
+runs: ``normalize_frame`` per chunk of 100,000 records in ``--workers`` processes, default
+``auto``: the CPUs this process may use, at most 4), block / compare / train
 (EM) / score+classify (``crmhub_dedupe.pipeline.score_pairs``), cluster
 (``crmhub_dedupe.cluster.cluster_scored_pairs``: the pairs classified ``merge`` join,
 compared pairs with strong evidence against them repel, chain guard on), and optionally survive (``crmhub_dedupe.survive.survive``, not part of the headline
@@ -34,11 +39,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "dedupe")]
 CACHE = ROOT / ".bench"
+
+from tree_memory import TreeMemory  # noqa: E402 - next to this file
+
+if TYPE_CHECKING:
+    from crmhub_dedupe.normalize import Workers
 
 
 # --- the cached data set (also used by bench_incremental.py) ---------------------------
@@ -152,11 +162,6 @@ def peak_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def worker_peak_gib() -> float:
-    """RSS high-water mark of the largest finished child (a normalize worker)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-
-
 def current_rss_gib() -> float:
     """Resident memory of this process right now."""
     try:
@@ -184,13 +189,11 @@ def cpu_seconds() -> float:
 
 
 def run(
-    n_records: int, seed: int, garbage: float, with_survive: bool, workers: int = 1
+    n_records: int, seed: int, garbage: float, with_survive: bool, workers: Workers = "auto"
 ) -> dict[str, Any]:
-    import pandas as pd
-
     from crmhub.synthetic import pairwise_score
     from crmhub_dedupe.cluster import ChainGuard, cluster_scored_pairs
-    from crmhub_dedupe.normalize import normalize_batches
+    from crmhub_dedupe.normalize import normalize_chunks, resolve_workers
     from crmhub_dedupe.pipeline import score_pairs
     from crmhub_dedupe.settings import MatchSettings
 
@@ -198,13 +201,13 @@ def run(
     kept: list[dict[str, Any]] = []
     out: dict[str, Any] = {
         "seed": seed,
-        "workers": workers,
+        "workers": resolve_workers(workers, n_records),
+        "workers_setting": workers,
         "generation_s": round(gen_seconds, 1),
         "load_at_start": load_avg(),
         "stages_s": {},
     }
     stages = out["stages_s"]
-    rss_before = current_rss_gib()
     t0 = time.perf_counter()
     cpu0 = cpu_seconds()
 
@@ -216,18 +219,16 @@ def run(
 
     # Normalize batch by batch in `workers` processes: only a few chunks of record dicts
     # are alive at a time (unless --survive needs them all again afterwards).
-    frames = [result.frame for result in normalize_batches(batches(), workers=workers)]
-    frame = pd.concat(frames, ignore_index=True)
-    del frames
-    gc.collect()
+    with TreeMemory() as tree:
+        frame = normalize_chunks(batches(), workers=workers, records=n_records).frame
+        gc.collect()
     out["records"] = len(frame)
     stages["normalize"] = time.perf_counter() - t0
-    out["normalize_cpu_s"] = round(cpu_seconds() - cpu0, 1)
-    # The workers run beside this process: count each at the largest one's peak. A forked
-    # child's RSS includes the pages it shares with this process, so what this process held
-    # before normalizing is taken off (later children share more: an over-estimate).
-    extra = max(0.0, worker_peak_gib() - rss_before)
-    out["workers_peak_rss_gib"] = round(extra * workers if workers > 1 else 0.0, 2)
+    # the sampler's CPU joins RUSAGE_CHILDREN when it is reaped: not the benchmark's
+    sampler_cpu = float(tree.result.get("cpu_s", 0.0))
+    out["normalize_cpu_s"] = round(cpu_seconds() - cpu0 - sampler_cpu, 1)
+    out["normalize_tree_peak_pss_gib"] = tree.result.get("peak_pss_gib")
+    out["normalize_tree"] = tree.result
 
     settings = MatchSettings.default()
     scored = score_pairs(frame, settings)
@@ -245,7 +246,7 @@ def run(
     )
     stages["cluster"] = time.perf_counter() - t1
     total = time.perf_counter() - t0
-    out["end_to_end_cpu_s"] = round(cpu_seconds() - cpu0, 1)
+    out["end_to_end_cpu_s"] = round(cpu_seconds() - cpu0 - sampler_cpu, 1)
     ids = frame["record_id"].to_numpy(dtype=object)
     predicted = dict(zip(ids.tolist(), clustering.labels.tolist(), strict=True))
     score = pairwise_score(predicted, truth)
@@ -253,6 +254,7 @@ def run(
         {
             "end_to_end_s": round(total, 1),
             "peak_rss_gib": round(peak_gib(), 2),
+            "peak_gib": round(max(peak_gib(), float(tree.result.get("peak_pss_gib", 0.0))), 2),
             "pairs_scored": len(pairs),
             "pairs_merge": int(merge.sum()),
             "pairs_review": int((pairs["classification"] == "review").sum()),
@@ -280,6 +282,14 @@ def run(
     return out
 
 
+def _workers(text: str) -> Workers:
+    if text == "auto":
+        return "auto"
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not 'auto' or a number >= 1")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -288,10 +298,11 @@ def main() -> None:
     parser.add_argument("--survive", action="store_true", help="also build golden records")
     parser.add_argument(
         "--workers",
-        type=int,
-        default=1,
-        help="normalize processes (1 = in this process; N > 1 forks a child per chunk of"
-        " records, N at a time: ~15%% more CPU, and pays only on a machine with idle cores)",
+        type=_workers,
+        default="auto",
+        help="normalize processes: auto (default, as crmhub match: the CPUs this process may"
+        " use, at most 4), 1 = in this process, N > 1 forks a child per chunk of records, N at"
+        " a time (more CPU in all; pays on a machine with idle cores)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -307,11 +318,16 @@ def main() -> None:
     print(
         f"end to end          {result['end_to_end_s']} s  (normalize -> clusters),"
         f" CPU {result['end_to_end_cpu_s']} s (normalize {result['normalize_cpu_s']} s"
-        f" in {result['workers']} process(es)); {result['records'] / result['end_to_end_s']:,.0f} records/s"
+        f" in {result['workers']} process(es), --workers {result['workers_setting']});"
+        f" {result['records'] / result['end_to_end_s']:,.0f} records/s"
     )
+    tree = result["normalize_tree"]
     print(
-        f"peak memory         {result['peak_rss_gib']} GiB (RSS high-water mark of this process)"
-        f" + {result['workers_peak_rss_gib']} GiB normalize workers (during normalize only)"
+        f"peak memory         {result['peak_gib']} GiB: the larger of this process's RSS"
+        f" high-water mark {result['peak_rss_gib']} GiB and, during normalize, the PSS of the"
+        f" process tree {tree.get('peak_pss_gib')} GiB (this process {tree.get('parent_pss_gib')}"
+        f" GiB + {tree.get('children')} children; summed RSS {tree.get('peak_rss_sum_gib')} GiB"
+        f" counts shared pages in each)"
     )
     print(
         f"pairs scored        {result['pairs_scored']:,}  merge {result['pairs_merge']:,}  review {result['pairs_review']:,}"

@@ -3,7 +3,8 @@
 Generates ``--records`` synthetic customers with known truth (``crmhub.synthetic``), then
 runs each engine in its own child process (so each peak RSS is its own):
 
-* **crmhub**: end to end from canonical records: ``normalize_frame`` -> ``score_pairs``
+* **crmhub**: end to end from canonical records: ``normalize_records`` (what ``crmhub match``
+  runs: chunks normalized in ``--workers`` processes, default ``auto``) -> ``score_pairs``
   (block, compare, EM training, score, classify) -> ``cluster_records`` over the pairs
   classified ``merge``. The normalized frame is then written to Parquet (after the clock
   stops) as Splink's input.
@@ -14,8 +15,10 @@ runs each engine in its own child process (so each peak RSS is its own):
   ``cluster_pairwise_predictions_at_threshold`` at 0.95.
 
 Both are scored with pairwise precision/recall/F1 of their clusters against the truth.
-Memory is the peak RSS of each child (``ru_maxrss``, input included); for crmhub also the
-peak from blocking to clusters alone (VmHWM reset after normalization). The
+Memory is the peak RSS of each child (``ru_maxrss``, input included); for crmhub the larger
+of that and the PSS of its process tree while its normalize workers run (``tree_memory.py``),
+and also the peak from blocking to clusters alone (VmHWM reset after normalization). CPU
+counts crmhub's normalize workers too. The
 script prints both rows and the ratios (Splink time / crmhub time, crmhub peak / Splink
 peak). Splink is not a crmhub dependency: run this in the separate benchmark venv::
 
@@ -49,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "dedupe"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tree_memory
 
 
 def _rss_mib() -> float:
@@ -104,13 +108,21 @@ def generate(workdir: Path, records: int, seed: int) -> Path:
     return path
 
 
-def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
+def _cpu_s() -> float:
+    """User + system CPU of this process and its reaped children (normalize workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_crmhub(path: Path, parquet: Path, workers: str = "auto") -> dict[str, Any]:
     """Child: normalize -> score -> cluster, timed; then write the normalized frame."""
     import numpy as np
+    from tree_memory import TreeMemory
 
     from crmhub.synthetic import pairwise_score
     from crmhub_dedupe.cluster import cluster_records
-    from crmhub_dedupe.normalize import normalize_frame
+    from crmhub_dedupe.normalize import normalize_records, resolve_workers
     from crmhub_dedupe.pipeline import score_pairs
     from crmhub_dedupe.settings import MatchSettings
 
@@ -118,9 +130,12 @@ def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
         data = pickle.load(fh)  # noqa: S301 - our own cache file
     records, truth = data["frame"], data["truth"]
     rss_input = _rss_mib()
+    how: Any = "auto" if workers == "auto" else int(workers)
+    processes = resolve_workers(how, len(records))
     t0 = time.perf_counter()
-    c0 = time.process_time()
-    normalized = normalize_frame(records)
+    c0 = _cpu_s()
+    with TreeMemory() as tree:
+        normalized = normalize_records(records, workers=how)
     frame = normalized.frame
     del records, data, normalized
     gc.collect()
@@ -133,8 +148,9 @@ def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
     merged = scored.pairs[scored.pairs["classification"] == "merge"]
     clusters = cluster_records(frame["record_id"], merged, left="left_id", right="right_id")
     t3 = time.perf_counter()
-    cpu = time.process_time() - c0
-    peak = max(peak_normalize, _hwm_mib())
+    cpu = _cpu_s() - c0 - float(tree.result.get("cpu_s", 0.0))  # not the sampler's
+    tree_mib = float(tree.result.get("peak_pss_gib", 0.0)) * 1024
+    peak = max(peak_normalize, _hwm_mib(), tree_mib)
     peak_match = _hwm_mib()
     score = pairwise_score(clusters.to_dict(), truth)
     # Splink's input: the same normalized columns, list columns as lists
@@ -155,6 +171,8 @@ def run_crmhub(path: Path, parquet: Path) -> dict[str, Any]:
         "merge_pairs": len(merged),
         "review_pairs": int((scored.pairs["classification"] == "review").sum()),
         "peak_rss_mib": round(peak, 0),
+        "normalize_workers": processes,
+        "normalize_tree_peak_pss_mib": round(tree_mib, 0),
         "rss_after_loading_input_mib": round(rss_input, 0),
         "rss_after_normalize_mib": round(rss_normalized, 0),
         "peak_rss_block_to_cluster_mib": round(peak_match, 0),
@@ -252,7 +270,7 @@ def run_splink(path: Path, parquet: Path) -> dict[str, Any]:
     }
 
 
-def _child(engine: str, path: Path, parquet: Path) -> dict[str, Any]:
+def _child(engine: str, path: Path, parquet: Path, workers: str) -> dict[str, Any]:
     proc = subprocess.run(
         [
             sys.executable,
@@ -263,6 +281,8 @@ def _child(engine: str, path: Path, parquet: Path) -> dict[str, Any]:
             str(path),
             "--parquet",
             str(parquet),
+            "--workers",
+            workers,
         ],
         capture_output=True,
         text=True,
@@ -281,13 +301,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--engines", default="crmhub,splink")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".bench" / "side_by_side")
+    parser.add_argument(
+        "--workers",
+        default="auto",
+        help="crmhub's normalize processes: auto (default, as crmhub match) or a number",
+    )
     parser.add_argument("--child", choices=["crmhub", "splink"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--parquet", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        fn = run_crmhub if args.child == "crmhub" else run_splink
-        print(json.dumps(fn(args.data, args.parquet)))
+        if args.child == "crmhub":
+            print(json.dumps(run_crmhub(args.data, args.parquet, args.workers)))
+        else:
+            print(json.dumps(run_splink(args.data, args.parquet)))
         return
     path = generate(args.workdir, args.records, args.seed)
     parquet = args.workdir / f"normalized_{args.records}_{args.seed}.parquet"
@@ -295,7 +322,7 @@ def main() -> None:
     for engine in args.engines.split(","):
         with open("/proc/loadavg") as fh:
             load = " ".join(fh.read().split()[:3])
-        row = _child(engine, path, parquet)
+        row = _child(engine, path, parquet, args.workers)
         row["load_before"] = load
         rows.append(row)
         print(json.dumps(row))

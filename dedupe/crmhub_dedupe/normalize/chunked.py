@@ -133,24 +133,21 @@ def normalize_chunks(
 
     The result is ``normalize_frame`` of all chunks' records at once; only a few chunks are
     held at a time while they are normalized. ``records``: the total, when known, for
-    ``workers="auto"`` (else a single chunk is normalized in this process). A chunk that
+    ``workers="auto"``; a single chunk is always normalized in this process. A chunk that
     breaks the input contract raises its error with positions counted from the first
     record of the first chunk.
     """
     extras = tuple(extra_fields)
     stream = iter(chunks)
-    if workers == "auto" and records is None:
-        first = next(stream, None)
-        second = next(stream, None)
-        if first is None:
-            return normalize_frame([], extra_fields=extras, default_country=default_country)
-        processes = 1 if second is None else resolve_workers("auto")
-        head = [first] if second is None else [first, second]
-        del first, second  # only the chain below holds them, and drops them once handed on
-        stream = _chain(head, stream)
-    else:
-        processes = resolve_workers(workers, records)
-    return _combine(stream, processes, extras, default_country)
+    first = next(stream, None)
+    second = next(stream, None)
+    if first is None:
+        return normalize_frame([], extra_fields=extras, default_country=default_country)
+    # one chunk is normalized here: a child would only add the fork and the transfer
+    processes = 1 if second is None else resolve_workers(workers, records)
+    head = [first] if second is None else [first, second]
+    del first, second  # only the chain below holds them, and drops them once handed on
+    return _combine(_chain(head, stream), processes, extras, default_country)
 
 
 def _chain(head: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
