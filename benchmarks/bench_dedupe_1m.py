@@ -181,6 +181,13 @@ def load_avg() -> str:
 # --- the benchmark ---------------------------------------------------------------------
 
 
+def cpu_split() -> tuple[float, float]:
+    """(user + system CPU of this process, of its reaped children)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def cpu_seconds() -> float:
     """User + system CPU of this process and its finished children (normalize workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -210,6 +217,7 @@ def run(
     stages = out["stages_s"]
     t0 = time.perf_counter()
     cpu0 = cpu_seconds()
+    own0, kids0 = cpu_split()
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         for chunk in chunks:
@@ -227,6 +235,9 @@ def run(
     # the sampler's CPU joins RUSAGE_CHILDREN when it is reaped: not the benchmark's
     sampler_cpu = float(tree.result.get("cpu_s", 0.0))
     out["normalize_cpu_s"] = round(cpu_seconds() - cpu0 - sampler_cpu, 1)
+    own1, kids1 = cpu_split()
+    out["normalize_cpu_this_process_s"] = round(own1 - own0, 1)
+    out["normalize_cpu_workers_s"] = round(kids1 - kids0 - sampler_cpu, 1)
     out["normalize_tree_peak_pss_gib"] = tree.result.get("peak_pss_gib")
     out["normalize_tree"] = tree.result
 
@@ -318,7 +329,9 @@ def main() -> None:
     print(
         f"end to end          {result['end_to_end_s']} s  (normalize -> clusters),"
         f" CPU {result['end_to_end_cpu_s']} s (normalize {result['normalize_cpu_s']} s"
-        f" in {result['workers']} process(es), --workers {result['workers_setting']});"
+        f" in {result['workers']} process(es), --workers {result['workers_setting']}:"
+        f" {result['normalize_cpu_this_process_s']} s here + {result['normalize_cpu_workers_s']}"
+        f" s in workers);"
         f" {result['records'] / result['end_to_end_s']:,.0f} records/s"
     )
     tree = result["normalize_tree"]
@@ -327,7 +340,7 @@ def main() -> None:
         f" high-water mark {result['peak_rss_gib']} GiB and, during normalize, the PSS of the"
         f" process tree {tree.get('peak_pss_gib')} GiB (this process {tree.get('parent_pss_gib')}"
         f" GiB + {tree.get('children')} children; summed RSS {tree.get('peak_rss_sum_gib')} GiB"
-        f" counts shared pages in each)"
+        f" counts shared pages in each; sampler CPU {tree.get('cpu_s')} s, not counted)"
     )
     print(
         f"pairs scored        {result['pairs_scored']:,}  merge {result['pairs_merge']:,}  review {result['pairs_review']:,}"

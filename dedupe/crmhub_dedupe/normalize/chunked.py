@@ -39,9 +39,10 @@ DEFAULT_CHUNK_RECORDS = 100_000
 MAX_AUTO_WORKERS = 4
 """``auto`` uses at most this many processes: each holds a chunk, and past a few cores the
 parent, which gathers the results, is the bottleneck."""
-MIN_RECORDS_FOR_WORKERS = 20_000
-"""Below this many records ``auto`` normalizes in this process (measured break-even of
-forked children against one process: docs/matching/normalize.md, "On every core")."""
+MIN_RECORDS_FOR_WORKERS = 100_000
+"""Below this many records ``auto`` normalizes in this process. Measured on 2 cores: two
+children break even with one process at about 50,000 records and gain under 10% of the
+normalize time at 100,000, for half as much CPU again (docs/matching/normalize.md)."""
 
 # The order in which normalize_frame raises issues (frame._Builder: kind, country, contacts,
 # address, dates, type problems per field in the order read_batch reads them, then empty

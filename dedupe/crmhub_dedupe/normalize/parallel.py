@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmhub_dedupe.normalize.frame import NormalizedFrame, normalize_frame
+from crmhub_dedupe.normalize.frame import NormalizedFrame, _cyclic_gc_paused, normalize_frame
 
 Batch = Sequence[Mapping[str, Any]] | pd.DataFrame
 
@@ -100,7 +100,11 @@ class _Forked:
 
     def result(self) -> NormalizedFrame:
         try:
-            received = self._reader.recv()
+            # Unpickling a 100,000-row result builds hundreds of thousands of tuples: with
+            # the cyclic collector on, its passes over them and every frame received before
+            # cost three times the unpickling itself (0.59 against 0.13 s CPU per chunk).
+            with _cyclic_gc_paused():
+                received = self._reader.recv()
         except EOFError:
             self._process.join()
             raise RuntimeError(
