@@ -3,7 +3,6 @@ types, which primary key."""
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,15 +17,20 @@ from tap_spreadsheet.inference import ColumnFormat, infer_types, merge_types
 from tap_spreadsheet.layout import TableLayout, data_rows, find_layout
 from tap_spreadsheet.rows import EXTRA_CELLS, ROW_ERROR, SOURCE_FILE, SOURCE_ROW, SOURCE_SHEET
 from tap_spreadsheet.tables import (
+    GLOB_CHARS,
     SUPPORTED_EXTENSIONS,
     TEXT_EXTENSIONS,
     RawTable,
     extension_of,
+    files_for_path,
 )
 from tap_spreadsheet.text_files import read_text_table
-from tap_spreadsheet.workbooks import open_workbook, read_sheet_table, select_sheets
-
-_GLOB_CHARS = set("*?[")
+from tap_spreadsheet.workbooks import (
+    open_workbook,
+    read_sheet_sample,
+    read_sheet_table,
+    select_sheets,
+)
 
 
 @dataclass
@@ -134,19 +138,7 @@ def type_from_schema(schema: dict[str, Any]) -> str:
 
 def resolve_files(spec: SourceSpec) -> list[str]:
     """Files for a ``path`` setting: one file, a folder's spreadsheet files, or a glob."""
-    path = os.path.expanduser(spec.path)
-    if _GLOB_CHARS & set(path):
-        matches = sorted(glob.glob(path, recursive=True))
-        return [m for m in matches if os.path.isfile(m)]
-    if os.path.isdir(path):
-        return sorted(
-            str(entry)
-            for entry in Path(path).iterdir()
-            if entry.is_file()
-            and entry.suffix.lower() in SUPPORTED_EXTENSIONS
-            and not entry.name.startswith(("~$", "."))  # Excel lock files, hidden files
-        )
-    return [path]
+    return files_for_path(spec.path)
 
 
 def default_stream_name(spec: SourceSpec) -> str:
@@ -154,9 +146,9 @@ def default_stream_name(spec: SourceSpec) -> str:
     if spec.stream_name:
         return spec.stream_name
     path = Path(os.path.expanduser(spec.path))
-    parts = [p for p in path.parts if not (_GLOB_CHARS & set(p))]
+    parts = [p for p in path.parts if not (GLOB_CHARS & set(p))]
     last = path.name
-    if _GLOB_CHARS & set(last) or not last:
+    if GLOB_CHARS & set(last) or not last:
         stem = last.split(".")[0]
         name = normalize_name("".join(ch for ch in stem if ch not in "*?[]"))
         if name:
@@ -188,8 +180,15 @@ def check_extension(path: str) -> None:
         )
 
 
-def open_tables(path: str, spec: SourceSpec, sheet: str | None) -> Iterator[RawTable]:
-    """The tables of one file for a stream: the text file, or the wanted sheet(s)."""
+def open_tables(
+    path: str, spec: SourceSpec, sheet: str | None, *, sample_rows: int = 0
+) -> Iterator[RawTable]:
+    """The tables of one file for a stream: the text file, or the wanted sheet(s).
+
+    ``sample_rows`` > 0: the reader means to read about that many rows only; workbook
+    sheets that allow it then come from a sample (:func:`read_sheet_sample`), which reads
+    on from the whole sheet if asked for more.
+    """
     check_extension(path)
     if is_text_file(path):
         yield read_text_table(
@@ -205,7 +204,8 @@ def open_tables(path: str, spec: SourceSpec, sheet: str | None) -> Iterator[RawT
         else:
             names = select_sheets(path, workbook, (sheet,))
         for name in names:
-            yield read_sheet_table(path, workbook, name)
+            sample = read_sheet_sample(path, name, sample_rows) if sample_rows else None
+            yield sample or read_sheet_table(path, workbook, name)
     finally:
         workbook.close()
 
@@ -221,8 +221,15 @@ def _sheet_names(path: str, spec: SourceSpec) -> list[str]:
         workbook.close()
 
 
-def plan_streams(settings: TapSettings, on_error: OnFileError) -> list[StreamPlan]:
-    """One plan per stream, with columns and types learnt from the files."""
+def plan_streams(
+    settings: TapSettings, on_error: OnFileError, *, sample_only: bool = False
+) -> list[StreamPlan]:
+    """One plan per stream, with columns and types learnt from the files.
+
+    ``sample_only``: for a discovery that reads no rows afterwards, so large XLSX/XLSM sheets
+    are not loaded whole for the few hundred rows the schema is learnt from. The schema is
+    the same either way.
+    """
     plans: list[StreamPlan] = []
     for spec in settings.sources:
         files = resolve_files(spec)
@@ -274,7 +281,7 @@ def plan_streams(settings: TapSettings, on_error: OnFileError) -> list[StreamPla
                 hint="give one of them a `stream_name`",
             )
         seen[plan.name] = plan.spec.path
-        learn_schema(plan, settings, on_error)
+        learn_schema(plan, settings, on_error, sample_only=sample_only)
     return plans
 
 
@@ -300,12 +307,27 @@ def _filled(value: Any) -> bool:
     return value is not None and value != "" and not (isinstance(value, str) and not value.strip())
 
 
-def learn_schema(plan: StreamPlan, settings: TapSettings, on_error: OnFileError) -> None:
+def sample_size(settings: TapSettings, spec: SourceSpec) -> int:
+    """Rows that finding the header and inferring types usually read (0: all of them).
+
+    A margin on top covers blank and ragged rows, which do not count towards
+    ``infer_rows``; a sample that is still too short reads on (see ``open_tables``).
+    """
+    if settings.infer_rows == 0:
+        return 0
+    above = spec.header_row or settings.header_scan_rows
+    return above + settings.infer_rows + max(100, settings.infer_rows // 2)
+
+
+def learn_schema(
+    plan: StreamPlan, settings: TapSettings, on_error: OnFileError, *, sample_only: bool = False
+) -> None:
     """Columns (union over the files, first seen first) and types of a stream."""
     spec = plan.spec
+    rows = sample_size(settings, spec) if sample_only else 0
     for path in plan.files:
         try:
-            tables = list(open_tables(path, spec, plan.sheet))
+            tables = list(open_tables(path, spec, plan.sheet, sample_rows=rows))
             for table in tables:
                 layout, sample = table_sample(table, settings, spec)
                 names = [c.name for c in layout.columns]

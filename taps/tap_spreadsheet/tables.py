@@ -4,6 +4,8 @@ sheets that header detection, type inference and row reading work on."""
 from __future__ import annotations
 
 import functools
+import glob
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab")
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 SUPPORTED_EXTENSIONS = TEXT_EXTENSIONS + WORKBOOK_EXTENSIONS
+GLOB_CHARS = frozenset("*?[")
 
 # (first row, first column, last row, last column), 0-based, inclusive.
 MergedRange = tuple[int, int, int, int]
@@ -55,3 +58,20 @@ class RawTable:
 def extension_of(path: str) -> str:
     """Lower-case extension of ``path`` including the dot."""
     return Path(path).suffix.lower()
+
+
+def files_for_path(path_setting: str) -> list[str]:
+    """Files for a ``path`` setting: one file, a folder's spreadsheet files, or a glob."""
+    path = os.path.expanduser(path_setting)
+    if GLOB_CHARS & set(path):
+        matches = sorted(glob.glob(path, recursive=True))
+        return [m for m in matches if os.path.isfile(m)]
+    if os.path.isdir(path):
+        return sorted(
+            str(entry)
+            for entry in Path(path).iterdir()
+            if entry.is_file()
+            and entry.suffix.lower() in SUPPORTED_EXTENSIONS
+            and not entry.name.startswith(("~$", "."))  # Excel lock files, hidden files
+        )
+    return [path]

@@ -24,6 +24,9 @@ class TapSpreadsheet(Tap):
     dynamic_catalog = True
     config_jsonschema = CONFIG_SCHEMA
     message_writer_class = FastSingerWriter
+    # Set while `--discover` runs: no rows are read after the schema is learnt, so large
+    # workbook sheets are sampled instead of loaded whole (see discovery.plan_streams).
+    discovery_only = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.summary = RunSummary()
@@ -37,7 +40,7 @@ class TapSpreadsheet(Tap):
 
     def discover_streams(self) -> list[SpreadsheetStream]:
         """One stream per ``files`` entry (and per sheet, unless merged)."""
-        plans = plan_streams(self.settings, self.file_error)
+        plans = plan_streams(self.settings, self.file_error, sample_only=self.discovery_only)
         return [SpreadsheetStream(self, plan) for plan in plans]
 
     def has_failed(self, path: str) -> bool:
@@ -76,11 +79,14 @@ class TapSpreadsheet(Tap):
     @classmethod
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         """Discovery, with the same one-line errors as a sync."""
+        cls.discovery_only = bool(value)
         try:
             super().cb_discover(ctx, param, value)
         except SpreadsheetError as exc:
             cls.logger.error("tap-spreadsheet discovery stopped: %s", exc.render())
             ctx.exit(1)
+        finally:
+            cls.discovery_only = False
 
 
 if __name__ == "__main__":
