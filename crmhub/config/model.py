@@ -41,6 +41,14 @@ class SourceConfig(Strict):
     catalog: str | None = Field(default=None, description="catalog file; else --discover")
     catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
     discover: bool = True
+    overlap_discovery: bool = Field(
+        default=True,
+        description=(
+            "start the tap while its discovery runs; it reads its catalog from a named pipe "
+            "(POSIX), which the hub fills once discovery is done. Turn off for a tap that "
+            "must not run twice at once"
+        ),
+    )
     streams: dict[str, StreamConfig] = Field(default_factory=dict)
     priority: int = Field(default=100, description="survivorship: lower wins")
     enabled: bool = True

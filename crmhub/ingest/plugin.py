@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,74 @@ class PluginFiles:
     def cleanup(self) -> None:
         """Remove the folder and its secrets."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class CatalogPipe:
+    """A catalog for a tap that starts while its discovery still runs.
+
+    The tap gets the path of a named pipe as its ``--catalog``; reading it blocks until
+    :meth:`serve` has the catalog. Meanwhile the tap imports its libraries and opens its
+    source (a Singer SDK tap spends about half a second importing; tap-spreadsheet also
+    loads its first workbook then), side by side with the discovery process. Once the
+    pipe is read, the path becomes a regular file with the same catalog, so a tap that
+    opens it again reads it again. POSIX only (:meth:`supported`).
+    """
+
+    def __init__(self, folder: Path, name: str = "catalog.json") -> None:
+        self.path = folder / name
+        os.mkfifo(self.path, 0o600)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def supported() -> bool:
+        """True where named pipes exist."""
+        return hasattr(os, "mkfifo")
+
+    def serve(self, catalog: dict[str, Any], tap: subprocess.Popen[bytes]) -> None:
+        """Hand ``catalog`` to the tap when it opens the pipe (on a thread)."""
+        data = json.dumps(catalog, default=str).encode("utf-8")
+        self._thread = threading.Thread(
+            target=self._serve, args=(data, tap), name="catalog-pipe", daemon=True
+        )
+        self._thread.start()
+
+    def _serve(self, data: bytes, tap: subprocess.Popen[bytes]) -> None:
+        delay = 0.001
+        while True:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError as exc:  # ENXIO: no reader has the pipe open yet
+                if exc.errno != errno.ENXIO or tap.poll() is not None:
+                    return
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, 0.05)
+        try:
+            # the regular file first: a tap that opens the path again reads the same
+            self._replace_with_file(data)
+            os.set_blocking(fd, True)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BrokenPipeError:
+            pass  # the tap stopped reading; its exit code tells the rest
+        finally:
+            os.close(fd)
+
+    def _replace_with_file(self, data: bytes) -> None:
+        spare = self.path.with_name(self.path.name + ".file")
+        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(spare, self.path)
+
+    def close(self) -> None:
+        """Stop serving (the tap has ended or is being stopped)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def tail(path: Path, lines: int = 8) -> str:

@@ -37,6 +37,7 @@ from crmhub.errors import (
 )
 from crmhub.heap import reuse_freed_memory
 from crmhub.ingest.plugin import (
+    CatalogPipe,
     PluginFiles,
     discover,
     resolve_executable,
@@ -282,9 +283,22 @@ class SourceIngest:
             state = self._load_state()
             if state is not None:
                 args += ["--state", str(files.write("state.json", state))]
-            catalog = self._catalog(command, files, log_path, what)
-            if catalog is not None:
-                args += [self.source.catalog_flag, str(files.write("catalog.json", catalog))]
+            # Discovery and the tap's start overlap: the tap waits for its catalog on a
+            # named pipe while discovery runs (see CatalogPipe).
+            pipe = (
+                CatalogPipe(files.folder)
+                if self.source.catalog is None
+                and self.source.discover
+                and self.source.overlap_discovery
+                and CatalogPipe.supported()
+                else None
+            )
+            if pipe is not None:
+                args += [self.source.catalog_flag, str(pipe.path)]
+            else:
+                catalog = self._catalog(command, files, log_path, what)
+                if catalog is not None:
+                    args += [self.source.catalog_flag, str(files.write("catalog.json", catalog))]
             started = time.monotonic()
             with log_path.open("ab") as stderr:
                 proc = subprocess.Popen(  # noqa: S603 - the command comes from the project file
@@ -300,6 +314,9 @@ class SourceIngest:
                     raise RuntimeError("tap process has no stdout")
                 _grow_pipe(stdout)
                 try:
+                    if pipe is not None:
+                        catalog = self._catalog(command, files, log_path, what)
+                        pipe.serve(catalog or {"streams": []}, proc)
                     self.consume(stdout)
                 except BaseException:
                     proc.kill()
@@ -307,6 +324,8 @@ class SourceIngest:
                     raise
                 finally:
                     stdout.close()
+                    if pipe is not None:
+                        pipe.close()
                 code = proc.wait()
             self.summary.seconds = time.monotonic() - started
             if code != 0:
