@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import pandas as pd
@@ -148,7 +149,8 @@ def test_chunks_read_one_by_one_name_the_record_of_an_error() -> None:
 
 def test_auto_uses_the_available_cpus_capped_and_one_process_for_small_inputs() -> None:
     assert resolve_workers("auto", MIN_RECORDS_FOR_WORKERS - 1) == 1
-    assert resolve_workers("auto", 10**6) == max(1, min(MAX_AUTO_WORKERS, available_cpus()))
+    many = max(1, min(MAX_AUTO_WORKERS, available_cpus()))
+    assert resolve_workers("auto", 10**6) == (many if threading.active_count() == 1 else 1)
     assert resolve_workers(3, 10) == 3
     for bad in (0, -2, "many", 1.5, True):
         with pytest.raises(ValueError, match="'auto' or a whole number"):
@@ -156,3 +158,15 @@ def test_auto_uses_the_available_cpus_capped_and_one_process_for_small_inputs() 
     assert chunk_size(1_000_000, 2) == 100_000
     assert chunk_size(150_000, 2) == 75_000
     assert chunk_size(3000, 1) == 3000
+
+
+def test_auto_is_one_process_beside_other_threads() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert resolve_workers("auto", 10**6) == 1
+        assert resolve_workers(2, 10**6) == 2  # a number is taken as given (a pool of workers)
+    finally:
+        stop.set()
+        thread.join()

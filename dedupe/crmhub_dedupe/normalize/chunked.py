@@ -30,7 +30,7 @@ from crmhub_dedupe.normalize._input import (
 )
 from crmhub_dedupe.normalize.errors import NormalizeInputError
 from crmhub_dedupe.normalize.frame import NormalizedFrame, _check_ids, normalize_frame
-from crmhub_dedupe.normalize.parallel import Batch, normalize_batches
+from crmhub_dedupe.normalize.parallel import Batch, _fork_allowed, normalize_batches
 
 Workers = int | Literal["auto"]
 
@@ -73,10 +73,17 @@ def check_workers(workers: object) -> Workers:
 
 
 def resolve_workers(workers: Workers, records: int | None = None) -> int:
-    """How many processes normalize ``records`` records (None: not known in advance)."""
+    """How many processes normalize ``records`` records (None: not known in advance).
+
+    ``auto`` is one process where this process runs other threads too (the scheduler of
+    ``crmhub serve``): forking is not safe there, and a pool that gets every record pickled
+    spends about half the normalizing CPU again. A number is taken as given.
+    """
     if check_workers(workers) != "auto":
         return int(workers)
     if records is not None and records < MIN_RECORDS_FOR_WORKERS:
+        return 1
+    if not _fork_allowed():
         return 1
     return max(1, min(MAX_AUTO_WORKERS, available_cpus()))
 
