@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -35,7 +36,12 @@ from crmhub.match.engine import (
     save_model,
     train_model,
 )
-from crmhub.match.recompute import engine_record, recompute, survivorship_config
+from crmhub.match.recompute import (
+    GoldenBuilder,
+    engine_record,
+    start_recompute,
+    survivorship_config,
+)
 from crmhub.store import Master
 from crmhub.store.models import (
     AuditEvent,
@@ -49,7 +55,7 @@ from crmhub.store.types import utcnow
 from crmhub_dedupe.incremental import IncrementalResult
 from crmhub_dedupe.matcher import IncrementalMatcher
 from crmhub_dedupe.model import MatchModel
-from crmhub_dedupe.normalize import normalize_frame, normalize_records
+from crmhub_dedupe.normalize import normalize_frame, normalize_records, resolve_workers
 from crmhub_dedupe.settings import MatchSettings
 from crmhub_dedupe.survive import SurvivorshipConfig
 from crmhub_dedupe.validate import validate_canonical
@@ -126,9 +132,18 @@ def run_match(
             # The neighbourhood's stored forms, member records, golden values and provenance
             # are hundreds of thousands of acyclic containers alive until the run ends; the
             # collector's walks over them cost about as much as parsing the forms.
-            with collector_paused():
+            with collector_paused(), _builder(project, rules) as builder:
                 done = _run_indexed(
-                    s, settings, model, info, run_id, summary, say, priorities, rules
+                    s,
+                    settings,
+                    model,
+                    info,
+                    run_id,
+                    summary,
+                    say,
+                    priorities,
+                    rules,
+                    builder=builder,
                 )
             if done:
                 return summary
@@ -142,6 +157,16 @@ def run_match(
     return summary
 
 
+def _builder(
+    project: Project, rules: SurvivorshipConfig
+) -> AbstractContextManager[GoldenBuilder | None]:
+    """A golden-record builder on another core when ``matching.workers`` allows more than one
+    process (``auto``: when this process may use more than one CPU)."""
+    if resolve_workers(project.config.matching.workers) > 1:
+        return GoldenBuilder(rules)
+    return nullcontext(None)
+
+
 def _run_indexed(
     s: Session,
     settings: MatchSettings,
@@ -152,8 +177,14 @@ def _run_indexed(
     say: ProgressFn,
     priorities: dict[str, int],
     rules: SurvivorshipConfig,
+    *,
+    builder: GoldenBuilder | None = None,
 ) -> bool:
-    """The incremental run through the match index; False when the index must be rebuilt."""
+    """The incremental run through the match index; False when the index must be rebuilt.
+
+    With a ``builder``, the touched golden records are built in that child process while this
+    one writes the index rows, candidates and record states.
+    """
     summary.index = "used"
     rows = indexed.pending_rows(s)
     deleted = indexed.deleted_in_master(s)
@@ -169,6 +200,11 @@ def _run_indexed(
     say(f"normalizing {len(keep):,} records")
     if keep:
         changes = normalize_frame(keep).frame
+        if builder is not None:
+            # Forked now: the modules and phone metadata the golden records need are loaded,
+            # the neighbourhood (most of this run's memory) is not yet. Each changed record
+            # touches about one golden record.
+            builder.start(expected=len(keep))
         if tuple(changes.columns) != info.columns:
             summary.index = "rebuilt"
             return False  # the engine's normalized frame changed shape
@@ -187,7 +223,7 @@ def _run_indexed(
     decided = indexed.decided_pairs(s)
     gone = set(deleted) | {int(rows[k].id) for k in np.flatnonzero(bad).tolist()}
     say(f"matching {len(changes):,} new or changed records against their candidates")
-    result, frame, matcher = indexed.match_changes(
+    result, frame, matcher, write_index = indexed.match_changes(
         s,
         changes=changes,
         gone=gone,
@@ -199,7 +235,20 @@ def _run_indexed(
         new_master_id=new_master_id,
     )
     since = indexed.previous_match_start(s, run_id)
-    touched = _write(s, result, {}, deleted, matcher, frame, run_id, summary, priorities, rules)
+    touched = _write(
+        s,
+        result,
+        {},
+        deleted,
+        matcher,
+        frame,
+        run_id,
+        summary,
+        priorities,
+        rules,
+        meanwhile=write_index,
+        builder=builder,
+    )
     if since is None:
         _link_related(s, run_id, summary)
     else:
@@ -341,8 +390,16 @@ def _write(
     summary: MatchSummary,
     priorities: dict[str, int],
     rules: SurvivorshipConfig,
+    *,
+    meanwhile: Callable[[], None] | None = None,
+    builder: GoldenBuilder | None = None,
 ) -> set[str]:
-    """Write the engine's decisions: xref, golden records, candidates; the masters touched."""
+    """Write the engine's decisions: xref, golden records, candidates; the masters touched.
+
+    ``meanwhile`` runs while the touched golden records are rebuilt (by ``builder`` on
+    another core, when given: :func:`start_recompute`); it must not change members or golden
+    records.
+    """
     _persist(s, result, goldens, run_id, summary)
     touched = set(result.recompute) | set(result.new_masters)
     # Deleted records leave their master; recompute retires a master left empty. They
@@ -354,18 +411,23 @@ def _write(
             touched.add(x.master_id)
             s.delete(x)
     s.flush()
-    counts = recompute(s, touched, priorities, run_id=run_id, config=rules)
-    summary.golden_updated = counts["updated"] - summary.golden_created
-    summary.golden_unchanged = counts["unchanged"]
-    summary.golden_retired += counts["retired"]
+    rebuild = start_recompute(s, touched, priorities, run_id=run_id, config=rules, builder=builder)
+    # Work that reads and writes neither members nor golden records, done while they are
+    # built (on another core, by the builder).
+    if meanwhile is not None:
+        meanwhile()
     _candidates(s, result.review, matcher, frame, run_id, summary)
     s.execute(
         update(SourceRecord)
         .where(SourceRecord.match_state == "pending", SourceRecord.entity == "customer")
         .values(match_state="matched")
     )
-    summary.clusters = s.scalar(select(func.count()).where(GoldenRecord.status == "active")) or 0
     summary.merged_records = _merged_records(s)
+    counts = rebuild.finish()
+    summary.golden_updated = counts["updated"] - summary.golden_created
+    summary.golden_unchanged = counts["unchanged"]
+    summary.golden_retired += counts["retired"]
+    summary.clusters = s.scalar(select(func.count()).where(GoldenRecord.status == "active")) or 0
     return touched
 
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
+from crmhub.store.bulk import executemany_rows
 from crmhub.store.models import Base, GoldenRecord
 
 KEY_LENGTH = 200
@@ -127,7 +128,7 @@ def refresh_search_keys(session: Session, goldens: Iterable[GoldenRecord]) -> in
     """Rewrite the search keys of ``goldens`` from their current values; return keys added.
 
     Call it wherever golden values are written through the ORM (recompute, which writes
-    through Core, calls :func:`write_search_keys`). Merged or retired masters keep their
+    through Core, calls :func:`write_key_sets`). Merged or retired masters keep their
     keys (a search shows active masters only, and an undo brings them back unchanged).
     """
     chosen = [g for g in goldens]
@@ -147,9 +148,13 @@ def write_search_keys(
     names, emails and phones, and each key row written costs two B-tree inserts (the primary
     key and the key index).
     """
-    wanted: dict[int, set[str]] = {}
-    for golden_id, data in goldens:
-        wanted[golden_id] = search_keys(data or {})
+    return write_key_sets(
+        session, {golden_id: search_keys(data or {}) for golden_id, data in goldens}
+    )
+
+
+def write_key_sets(session: Session, wanted: Mapping[int, set[str]]) -> int:
+    """:func:`write_search_keys` with the keys already made (golden id -> its search keys)."""
     ids = sorted(wanted)
     stored: dict[int, set[str]] = {}
     for start in range(0, len(ids), 500):
@@ -165,7 +170,7 @@ def write_search_keys(
         for key in sorted(stored.get(golden_id, set()) - wanted[golden_id])
     ]
     fresh = [
-        {"golden_id": golden_id, "key": key}
+        (golden_id, key)
         for golden_id in ids
         for key in sorted(wanted[golden_id] - stored.get(golden_id, set()))
     ]
@@ -179,8 +184,9 @@ def write_search_keys(
             ),
             stale,
         )
-    for start in range(0, len(fresh), 5000):
-        connection.execute(insert(_TABLE), fresh[start : start + 5000])
+    # tuples bound straight to the driver: SQLAlchemy's per-row parameter handling cost more
+    # than SQLite's inserting of the tens of thousands of keys a match run adds
+    executemany_rows(session, insert(_TABLE), ("golden_id", "key"), fresh)
     return len(fresh)
 
 
