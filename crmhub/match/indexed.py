@@ -26,7 +26,12 @@ from crmhub.match.recompute import engine_record
 from crmhub.match.related import attach
 from crmhub.store.models import AuditEvent, GoldenRecord, MatchCandidate, Run, SourceRecord, Xref
 from crmhub.store.types import utcnow
-from crmhub_dedupe.incremental import IncrementalResult, Thresholds, match_incremental
+from crmhub_dedupe.incremental import (
+    CreatedFn,
+    IncrementalResult,
+    Thresholds,
+    match_incremental,
+)
 from crmhub_dedupe.model import MatchModel
 from crmhub_dedupe.normalize import normalize_frame
 from crmhub_dedupe.settings import MatchSettings
@@ -168,7 +173,7 @@ def run_engine(
     base: pd.DataFrame,
     changes: pd.DataFrame,
     matcher: Any,
-    created: dict[str, str],
+    created: dict[str, str] | CreatedFn,
     decided: Sequence[tuple[str, str, bool]],
     settings: MatchSettings,
     new_master_id: Callable[[], str],
@@ -222,20 +227,24 @@ def match_changes(
     values = _term_values([staying, changes], columns)
     terms = index.stored_terms(s, columns, values)
 
-    master_ids = sorted(set(base["master_id"].tolist()))
-    created: dict[str, str] = {}
-    for chunk in among_chunks(s, master_ids):
-        created.update(
-            (mid, at.isoformat())
-            for mid, at in s.execute(
-                select(GoldenRecord.master_id, GoldenRecord.created_at).where(
-                    among(s, GoldenRecord.master_id, chunk)
+    now = utcnow().isoformat()
+
+    def created(master_ids: Sequence[str]) -> dict[str, str]:
+        # Asked by the engine only for the masters whose age picks a merge's survivor (a
+        # few), instead of read for the tens of thousands of masters of the neighbourhood.
+        out: dict[str, str] = {}
+        for chunk in among_chunks(s, list(master_ids)):
+            out.update(
+                (mid, at.isoformat())
+                for mid, at in s.execute(
+                    select(GoldenRecord.master_id, GoldenRecord.created_at).where(
+                        among(s, GoldenRecord.master_id, chunk)
+                    )
                 )
             )
-        )
-    now = utcnow().isoformat()
-    for mid in master_ids:
-        created.setdefault(mid, now)
+        for mid in master_ids:
+            out.setdefault(mid, now)
+        return out
 
     matcher = index.IndexedMatcher(settings, model, terms)
     result = run_engine(base, changes, matcher, created, decided, settings, new_master_id)

@@ -43,6 +43,7 @@ from crmhub_dedupe.cluster import ChainGuard, cluster_pairs
 
 __all__ = [
     "BlockFn",
+    "CreatedFn",
     "IncrementalResult",
     "ScoreFn",
     "Thresholds",
@@ -56,6 +57,8 @@ BlockFn = Callable[[pd.DataFrame, BoolArray], tuple[npt.ArrayLike, npt.ArrayLike
 """``block(frame, is_new) -> (left, right)``: candidate pairs as row positions."""
 ScoreFn = Callable[[pd.DataFrame, IntArray, IntArray], npt.ArrayLike]
 """``score(frame, left, right) -> probabilities``, one per pair."""
+CreatedFn = Callable[[Sequence[str]], Mapping[str, Any]]
+"""``created(master_ids) -> {master id: created timestamp}`` for the ids asked."""
 
 # Scoring every pair of one master is fine for real clusters; beyond this a split would
 # be quadratic in a suspicious mega-cluster, so the steward gets an error instead.
@@ -118,7 +121,7 @@ def match_incremental(
     *,
     block: BlockFn,
     score: ScoreFn,
-    master_created: Mapping[str, Any],
+    master_created: Mapping[str, Any] | CreatedFn,
     deleted: Iterable[str] = (),
     approved: Sequence[tuple[str, str]] = (),
     rejected: Sequence[tuple[str, str]] = (),
@@ -132,18 +135,22 @@ def match_incremental(
 
     ``master`` needs ``id_column`` and ``master_column``; ``changes`` needs ``id_column``
     and the columns ``block``/``score`` read. ``master_created`` maps every master id to its
-    created timestamp (comparable values: ISO strings or datetimes). ``new_master_id``
-    makes fresh ids (default: random UUID hex).
+    created timestamp (comparable values: ISO strings or datetimes), or is a function that
+    answers that mapping for the master ids it is given: it is then asked only for the
+    masters whose age decides something (the survivor of a merge, the age of a split's new
+    parts), which spares a caller reading the timestamps of a whole neighbourhood.
+    ``new_master_id`` makes fresh ids (default: random UUID hex).
     """
     thresholds = thresholds or Thresholds()
     make_id = new_master_id or (lambda: uuid4().hex)
     _check_frames(master, changes, id_column, master_column)
-    master_ids = pd.Index(pd.unique(master[master_column].to_numpy(dtype=object)))
-    missing = master_ids.difference(pd.Index(list(master_created), dtype=object))
-    if len(missing):
-        raise KeyError(
-            f"master_created has no created timestamp for master ids {sorted(missing)[:5]}"
-        )
+    if isinstance(master_created, Mapping):
+        master_ids = pd.Index(pd.unique(master[master_column].to_numpy(dtype=object)))
+        missing = master_ids.difference(pd.Index(list(master_created), dtype=object))
+        if len(missing):
+            raise KeyError(
+                f"master_created has no created timestamp for master ids {sorted(missing)[:5]}"
+            )
     deleted_ids = set(deleted)
     change_ids = set(changes[id_column].to_numpy(dtype=object).tolist())
     # Only the records that go or change need their previous master looked up; a delete of
@@ -169,7 +176,7 @@ def match_incremental(
     base_master = base[master_column].to_numpy(dtype=object)
 
     rejected_set = {frozenset(p) for p in rejected if len(set(p)) == 2}
-    created = dict(master_created)
+    created = _Ages(master_created)
     assignments: dict[str, str] = {}
     new_masters: list[str] = []
     recompute: set[str] = set()
@@ -261,6 +268,7 @@ def match_incremental(
     comp_members: dict[int, list[int]] = {}
     for node in range(n_nodes):
         comp_members.setdefault(int(comp_of[node]), []).append(node)
+    comp_masters: list[tuple[int, set[str]]] = []
     for comp, nodes in sorted(comp_members.items()):
         masters = {master_nodes[n - new_pos.size] for n in nodes if n >= new_pos.size}
         # A changed record's old master that it emptied joins the component, so it is
@@ -268,8 +276,17 @@ def match_incremental(
         rids = [str(ids[new_pos[n]]) for n in nodes if n < new_pos.size]
         masters |= {previous[r] for r in rids if r in previous} & emptied
         emptied -= masters
+        comp_masters.append((comp, masters))
+    # the ages that choose survivors, asked for at once
+    created.need(m for _, masters in comp_masters if len(masters) > 1 for m in masters)
+    for comp, masters in comp_masters:
         if masters:
-            survivor = min(masters, key=lambda m: (created[m], str(m)))
+            # (one master needs no age: with a function it was not asked for)
+            survivor = (
+                next(iter(masters))
+                if len(masters) == 1
+                else min(masters, key=lambda m: (created[m], str(m)))
+            )
             for loser in sorted(m for m in masters if m != survivor):
                 merges.append((loser, survivor))
             comp_master[comp] = survivor
@@ -415,7 +432,7 @@ def _split_masters(
     score: ScoreFn,
     thresholds: Thresholds,
     make_id: Callable[[], str],
-    created: dict[str, Any],
+    created: _Ages,
     row_of: Mapping[str, int],
 ) -> tuple[npt.NDArray[Any], dict[str, list[tuple[str, list[str]]]]]:
     if not rejected:
@@ -430,6 +447,7 @@ def _split_masters(
     if not inside:
         return base_master, {}
     base_master = base_master.copy()
+    created.need(inside)
     result: dict[str, list[tuple[str, list[str]]]] = {}
     for master_id, pairs in sorted(inside.items()):
         rows = np.flatnonzero(base_master == master_id)
@@ -466,6 +484,37 @@ def _split_masters(
             out.append((new_id, [str(ids[rows[k]]) for k in group]))
         result[master_id] = out
     return base_master, result
+
+
+class _Ages:
+    """Created timestamps of masters: the caller's mapping (copied), or what its function
+    answers for the ids :meth:`need` names (each asked once), plus the run's new ids."""
+
+    def __init__(self, source: Mapping[str, Any] | CreatedFn) -> None:
+        self.known: dict[str, Any] = dict(source) if isinstance(source, Mapping) else {}
+        self.ask = None if isinstance(source, Mapping) else source
+
+    def need(self, master_ids: Iterable[str]) -> None:
+        """Make sure the ages of ``master_ids`` are known (one call of the function)."""
+        if self.ask is None:
+            return
+        wanted = sorted({m for m in master_ids if m not in self.known})
+        if not wanted:
+            return
+        found = self.ask(wanted)
+        missing = [m for m in wanted if m not in found]
+        if missing:
+            raise KeyError(f"master_created has no created timestamp for master ids {missing[:5]}")
+        self.known.update((m, found[m]) for m in wanted)
+
+    def __getitem__(self, master_id: str) -> Any:
+        return self.known[master_id]
+
+    def __setitem__(self, master_id: str, value: Any) -> None:
+        self.known[master_id] = value
+
+    def get(self, master_id: str, default: Any = None) -> Any:
+        return self.known.get(master_id, default)
 
 
 def _final_master_lookup(

@@ -287,3 +287,30 @@ def test_ten_thousand_new_against_a_large_master_is_quick() -> None:
         v.startswith("N") for k, v in result.assignments.items() if k.startswith("n")
     ) == len([k for k in range(10_000) if k % 3 == 0])
     assert elapsed < 30, f"10k new vs 200k master took {elapsed:.1f}s (seed=5)"
+
+
+def test_master_ages_from_a_function_are_asked_only_where_they_pick_a_survivor() -> None:
+    master = frame(("r1", "A", None), ("r2", "A", None), ("r3", "C", None), ("r4", "E", None))
+    master["master_id"] = ["M1", "M2", "M3", "M4"]
+    changes = frame(("n1", "A", None), ("n2", "D", None), ("n3", "E", None))
+    ages = {"M1": "2024-02-01", "M2": "2024-01-01", "M3": "2023-01-01", "M4": "2022-01-01"}
+    asked: list[list[str]] = []
+
+    def created(master_ids: Any) -> dict[str, str]:
+        asked.append(list(master_ids))
+        return {m: ages[m] for m in master_ids}
+
+    def run(given: Any) -> IncrementalResult:
+        return match_incremental(
+            master, changes, block=BLOCK, score=score, master_created=given, new_master_id=ids("N")
+        )
+
+    by_map, by_function = run(ages), run(created)
+    assert by_function.merges == by_map.merges == [("M1", "M2")]  # into the older
+    assert by_function.assignments == by_map.assignments
+    assert by_function.new_masters == by_map.new_masters == ["N1"]
+    assert by_function.recompute == by_map.recompute
+    # M4 gains a record but merges with nothing: its age is not asked for
+    assert asked == [["M1", "M2"]]
+    with pytest.raises(KeyError, match="M1"):
+        run(lambda master_ids: {})
