@@ -23,11 +23,15 @@ _forks: list[int] = []
 os.register_at_fork(after_in_parent=lambda: _forks.append(1))
 
 
-def two_runs(folder: Path, steps: list[list[dict[str, Any]]], workers: str) -> str:
+def two_runs(
+    folder: Path, steps: list[list[dict[str, Any]]], workers: str, url: str | None = None
+) -> str:
     """A first (full) match, then incremental ones, each with ``--workers``."""
     folder.mkdir()
     project = Project(folder)
     project.mapping = MAPPING
+    if url is not None:
+        project.master_url = url
     for k, records in enumerate(steps):
         project.configure(lines_for(records))
         assert project.cli("ingest").exit_code == 0
@@ -39,7 +43,7 @@ def two_runs(folder: Path, steps: list[list[dict[str, Any]]], workers: str) -> s
 
 @pytest.mark.timeout(600)
 def test_incremental_match_writes_the_same_with_and_without_a_builder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, master_url: str
 ) -> None:
     recs = generate(300, seed=31).records
     first = recs[: len(recs) * 2 // 3]
@@ -50,7 +54,8 @@ def test_incremental_match_writes_the_same_with_and_without_a_builder(
     # a builder for every incremental run of this small project
     monkeypatch.setattr(recompute, "MIN_GOLDENS_FOR_BUILDER", 5)
     forks = len(_forks)
-    built = two_runs(tmp_path / "builder", steps, "2")
+    # the builder's master on SQLite and PostgreSQL, the reference on SQLite
+    built = two_runs(tmp_path / "builder", steps, "2", master_url)
     assert len(_forks) - forks >= 2  # one builder per incremental run
     forks = len(_forks)
     alone = two_runs(tmp_path / "alone", steps, "1")
