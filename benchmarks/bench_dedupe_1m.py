@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "dedupe")]
 CACHE = ROOT / ".bench"
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tree_memory import TreeMemory  # noqa: E402 - next to this file
 
 if TYPE_CHECKING:
