@@ -281,9 +281,7 @@ def _insert(
     if keys is None:
         keys = blocking_keys(frame, settings)
     id_of = np.asarray(ids, dtype=np.int64)
-    # In the primary key's order: each leaf of the (rule, key) B-tree is then read and
-    # changed once, while it is in the page cache, instead of once per key landing on it.
-    key_rows = sorted(
+    key_rows = list(
         zip(
             keys["rule"].astype(np.int64).tolist(),
             keys["key"].tolist(),

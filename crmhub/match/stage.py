@@ -183,7 +183,7 @@ def _run_indexed(
     """The incremental run through the match index; False when the index must be rebuilt.
 
     With a ``builder``, the touched golden records are built in that child process while this
-    one writes the index rows, candidates and record states.
+    one writes the candidates and record states.
     """
     summary.index = "used"
     rows = indexed.pending_rows(s)
@@ -223,7 +223,7 @@ def _run_indexed(
     decided = indexed.decided_pairs(s)
     gone = set(deleted) | {int(rows[k].id) for k in np.flatnonzero(bad).tolist()}
     say(f"matching {len(changes):,} new or changed records against their candidates")
-    result, frame, matcher, write_index = indexed.match_changes(
+    result, frame, matcher = indexed.match_changes(
         s,
         changes=changes,
         gone=gone,
@@ -246,7 +246,6 @@ def _run_indexed(
         summary,
         priorities,
         rules,
-        meanwhile=write_index,
         builder=builder,
     )
     if since is None:
@@ -391,14 +390,12 @@ def _write(
     priorities: dict[str, int],
     rules: SurvivorshipConfig,
     *,
-    meanwhile: Callable[[], None] | None = None,
     builder: GoldenBuilder | None = None,
 ) -> set[str]:
     """Write the engine's decisions: xref, golden records, candidates; the masters touched.
 
-    ``meanwhile`` runs while the touched golden records are rebuilt (by ``builder`` on
-    another core, when given: :func:`start_recompute`); it must not change members or golden
-    records.
+    With a ``builder`` the touched golden records are built on another core
+    (:func:`start_recompute`) while the candidates and record states are written.
     """
     _persist(s, result, goldens, run_id, summary)
     touched = set(result.recompute) | set(result.new_masters)
@@ -414,8 +411,6 @@ def _write(
     rebuild = start_recompute(s, touched, priorities, run_id=run_id, config=rules, builder=builder)
     # Work that reads and writes neither members nor golden records, done while they are
     # built (on another core, by the builder).
-    if meanwhile is not None:
-        meanwhile()
     _candidates(s, result.review, matcher, frame, run_id, summary)
     s.execute(
         update(SourceRecord)
