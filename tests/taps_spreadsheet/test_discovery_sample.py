@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,38 @@ def test_discover_on_the_command_line_prints_the_whole_sheet_schema(tmp_path: Pa
     assert entry["schema"] == expected["schema"]
     # column A is empty in the sampled rows, used further down: it has a property
     assert list(entry["schema"]["properties"])[:2] == ["column_1", "klantnummer"]
+
+
+def write_excel_like(path: Path) -> Path:
+    """A workbook as Excel saves it: strings in the shared-strings table, dates by style."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Klanten")
+    date_format = book.add_format({"num_format": "dd-mm-yyyy"})
+    sheet.merge_range(0, 0, 0, 2, "Klantenlijst export")
+    sheet.write_row(1, 0, HEADER)
+    for i in range(1, ROWS + 1):
+        number, name, amount, day, active = data_row(i)
+        sheet.write_number(i + 1, 0, number)
+        sheet.write_string(i + 1, 1, name)
+        sheet.write_number(i + 1, 2, amount)
+        sheet.write_datetime(i + 1, 3, dt.datetime.combine(day, dt.time()), date_format)
+        sheet.write_boolean(i + 1, 4, active)
+    book.close()
+    return path
+
+
+def test_an_excel_like_workbook_with_shared_strings(tmp_path: Path) -> None:
+    book = write_excel_like(tmp_path / "klanten.xlsx")
+    with zipfile.ZipFile(book) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+    assert workbooks.read_sheet_sample(str(book), "Klanten", 180) is not None
+    config = {"files": [{"path": str(book)}]}
+    sampled = plans(config, sample_only=True)
+    assert sampled == plans(config, sample_only=False)
+    properties = sampled[0]["schema"]["properties"]
+    assert properties["klantenlijst_export_klantnummer"]["type"][0] == "integer"
+    assert properties["klantenlijst_export_bedrag"]["type"][0] == "number"
+    assert properties["datum"]["format"] == "date"
+    assert properties["actief"]["type"][0] == "boolean"
