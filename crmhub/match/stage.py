@@ -160,9 +160,11 @@ def run_match(
 def _builder(
     project: Project, rules: SurvivorshipConfig
 ) -> AbstractContextManager[GoldenBuilder | None]:
-    """A golden-record builder on another core when ``matching.workers`` allows more than one
-    process (``auto``: when this process may use more than one CPU)."""
-    if resolve_workers(project.config.matching.workers) > 1:
+    """A golden-record builder on another core when ``matching.workers`` (or ``--workers``)
+    asks for two or more processes by number. Not with ``auto``: on the 2-CPU bench machine
+    the builder saved about 0.2 s of a 10 s run and cost 0.9 s more CPU (docs/matching)."""
+    workers = project.config.matching.workers
+    if workers != "auto" and resolve_workers(workers) > 1:
         return GoldenBuilder(rules)
     return nullcontext(None)
 
