@@ -80,7 +80,8 @@ class MatchingConfig(Strict):
     workers: int | Literal["auto"] = Field(
         default="auto",
         description="processes that normalize a full match: 'auto' (the CPUs this process may"
-        " use, at most 4; one for small inputs) or a number >= 1",
+        " use, at most 4; one for small inputs) or a number >= 1; a number >= 2 also builds an"
+        " incremental run's golden records in a second process",
     )
 
     @field_validator("workers", mode="before")
