@@ -110,7 +110,8 @@ class Xref(Base):
     source_record_id: Mapped[int] = mapped_column(
         ForeignKey("source_record.id", ondelete="CASCADE"), unique=True
     )
-    master_id: Mapped[str] = mapped_column(String(40), index=True)
+    # looked up through ix_xref_master_id_method (match_index.py), which starts with it
+    master_id: Mapped[str] = mapped_column(String(40))
     method: Mapped[str] = mapped_column(String(20))
     score: Mapped[float | None] = mapped_column(Float)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,4 @@
-"""The CLI's schema check without Alembic, and migration 0007 on a master that has data."""
+"""The CLI's schema check without Alembic, and migrations 0007-0008 on a master that has data."""
 
 from __future__ import annotations
 
@@ -70,6 +70,13 @@ def test_the_cli_migrates_an_existing_master_that_is_behind(
         with master.engine.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("xref")}
         assert indexes["ix_xref_master_id_method"] == ["master_id", "method", "source_record_id"]
+        assert "ix_xref_master_id" not in indexes, "0008 drops the index 0007 made redundant"
+        if master.dialect == "sqlite":
+            with master.engine.connect() as conn:
+                plan = conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN SELECT source_record_id FROM xref WHERE master_id = 'MA'"
+                ).fetchall()
+            assert "COVERING INDEX ix_xref_master_id_method" in str(plan)
         with master.session() as s:
             # MA's two customers share it; MB's order is linked by rule and does not count
             assert _merged_records(s) == 2
