@@ -2,7 +2,7 @@
 
 The synthetic set (:mod:`crmhub.synthetic`, cached under ``.bench/``) of master + new
 records is shuffled with a fixed seed, so new records have duplicates in the master, among
-themselves, or nowhere. Setup (not timed, cached in ``.bench/incremental-<N>-<new>-<seed>/``
+themselves, or nowhere. Setup (not timed, cached in ``.bench/incremental-<N>-<new>-<seed>-v2/``
 and built once): a SQLite master whose source records, xref, golden records, stored model
 and match index are what a previous run would have left. Its master ids are the
 generator's entity ids, as if the previous run were perfect, so every error counted here is
@@ -107,13 +107,15 @@ def build(n_master: int, n_new: int, seed: int) -> Path:
 
     from crmhub.match import index
     from crmhub.match.engine import save_model
+    from crmhub.match.recompute import recompute
     from crmhub.store import open_master
     from crmhub.store.models import GoldenRecord, Xref
     from crmhub_dedupe.normalize import normalize_frame
     from crmhub_dedupe.pipeline import train
     from crmhub_dedupe.settings import MatchSettings
 
-    folder = CACHE / f"incremental-{n_master}-{n_new}-{seed}"
+    # v2: golden records and search keys built by recompute (v1 left them empty)
+    folder = CACHE / f"incremental-{n_master}-{n_new}-{seed}-v2"
     if (folder / "ready").exists():
         return folder
     if folder.exists():
@@ -185,6 +187,11 @@ def build(n_master: int, n_new: int, seed: int) -> Path:
         ).drop(columns="master_id")
         save_model(s, train(sample, settings), run_id=1)
         index.rebuild(s, [f.drop(columns="master_id") for f in frames], settings, run_id=1)
+        # The golden records and their search keys as that run would have left them, built
+        # by the hub's own recompute from the members: a timed run then rewrites what its
+        # new records change, not every golden record they touch from empty.
+        print(f"  recomputing {len(entities):,} golden records", flush=True)
+        recompute(s, entities, {name: 100 for name in SOURCES}, run_id=1)
     master.dispose()
     (folder / "ready").write_text(f"{time.perf_counter() - started:.0f} s to build\n")
     return folder
