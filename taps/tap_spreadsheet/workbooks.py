@@ -169,12 +169,10 @@ def read_sheet_sample(path: str, sheet_name: str, rows: int) -> RawTable | None:
     """
     if extension_of(path) not in (".xlsx", ".xlsm"):
         return None
-    _await_prefetch()
-    sampled = sample_workbook(path, rows)
-    if sampled is None or not sampled[1]:
+    workbook = _sampled_workbook(path, rows)
+    if workbook is None:
         return None
     try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sampled[0]))
         sheet = workbook.get_sheet_by_name(sheet_name)
     except (python_calamine.CalamineError, OSError, ValueError):
         return None
@@ -198,6 +196,28 @@ def read_sheet_sample(path: str, sheet_name: str, rows: int) -> RawTable | None:
 
     sample.rows = rows_then_the_rest
     return sample
+
+
+# The sampled copy of the last workbook (every sheet cut; None: no sample saves anything),
+# so that a stream over several of its sheets samples the file once, not once per sheet.
+_SAMPLED: dict[tuple[str, str, int, int], python_calamine.CalamineWorkbook | None] = {}
+
+
+def _sampled_workbook(path: str, rows: int) -> python_calamine.CalamineWorkbook | None:
+    key = _cache_key(path, f"sample of {rows} rows")
+    if key is not None and key in _SAMPLED:
+        return _SAMPLED[key]
+    sampled = sample_workbook(path, rows)
+    workbook = None
+    if sampled is not None and sampled[1]:
+        try:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(sampled[0]))
+        except (python_calamine.CalamineError, OSError, ValueError):
+            workbook = None
+    if key is not None:
+        _SAMPLED.clear()
+        _SAMPLED[key] = workbook
+    return workbook
 
 
 def _load_sheet(

@@ -242,3 +242,22 @@ def test_an_excel_like_workbook_with_shared_strings(tmp_path: Path) -> None:
     assert properties["klantenlijst_export_bedrag"]["type"][0] == "number"
     assert properties["datum"]["format"] == "date"
     assert properties["actief"]["type"][0] == "boolean"
+
+
+def test_a_workbook_of_several_sheets_is_sampled_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = write_book(tmp_path / "klanten.xlsx", second_sheet)
+    calls: list[str] = []
+
+    def counted(path: str, rows: int) -> tuple[bytes, bool] | None:
+        calls.append(path)
+        return sample_workbook(path, rows)
+
+    monkeypatch.setattr(workbooks, "sample_workbook", counted)
+    workbooks._SAMPLED.clear()
+    config = {"files": [{"path": str(book), "sheets": ["*"]}]}
+    sampled = plans(config, sample_only=True)
+    assert [p["name"] for p in sampled] == ["klanten_klanten", "klanten_tweede"]
+    assert calls == [str(book)]
+    assert sampled == plans(config, sample_only=False)
