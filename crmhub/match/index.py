@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import crmhub
 from crmhub.match.among import among, among_chunks
 from crmhub.store.bulk import executemany_rows
-from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchTerm
+from crmhub.store.match_index import KEY_LENGTH, MatchForm, MatchKey, MatchKeyRecent, MatchTerm
 from crmhub.store.models import SourceRecord, State, Xref
 from crmhub.store.types import utcnow
 from crmhub_dedupe.comparison import ColumnCache, compare
@@ -41,6 +41,14 @@ INDEX_STATE = ("match", "index")
 INDEX_FORMAT = 1
 _CHUNK = 500
 _SEP = "\x1f"
+# match_key_recent is merged into match_key when it holds more than this share of it (and
+# more than _RECENT_FLOOR keys): at an eighth, a million-record master (8.6M keys) merges
+# once in about twelve runs of 10,000 new records, and the recent table stays small enough
+# that a run's inserts dirty a few thousand pages of it at most.
+_RECENT_SHARE = 8
+_RECENT_FLOOR = 100_000
+_KEY_TABLES = (MatchKey, MatchKeyRecent)
+_KEY_TABLE_NAMES = ("match_key", "match_key_recent")
 # The engine's floor for u probabilities (crmhub_dedupe.scoring): a value seen once in a
 # million records must not give an infinite weight.
 _FLOOR = 1e-7
@@ -72,6 +80,9 @@ class IndexInfo:
     fingerprint: str
     columns: tuple[str, ...]
     array_columns: tuple[str, ...]
+    # keys in match_key (not match_key_recent) at the last rebuild or merge; None when an
+    # older release wrote the state
+    main_keys: int | None = None
 
 
 def stored_index(session: Session) -> IndexInfo | None:
@@ -82,21 +93,25 @@ def stored_index(session: Session) -> IndexInfo | None:
     if row is None or not isinstance(row.value, dict):
         return None
     try:
+        main_keys = row.value.get("main_keys")
         return IndexInfo(
             str(row.value["fingerprint"]),
             tuple(row.value["columns"]),
             tuple(row.value["array_columns"]),
+            int(main_keys) if main_keys is not None else None,
         )
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 
 def _save_index(session: Session, info: IndexInfo, run_id: int) -> None:
-    value = {
+    value: dict[str, Any] = {
         "fingerprint": info.fingerprint,
         "columns": list(info.columns),
         "array_columns": list(info.array_columns),
     }
+    if info.main_keys is not None:
+        value["main_keys"] = info.main_keys
     row = session.scalar(
         select(State).where(State.scope == INDEX_STATE[0], State.name == INDEX_STATE[1])
     )
@@ -233,11 +248,12 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
 def drop_records(session: Session, record_ids: Sequence[int]) -> None:
     """Take records out of the index (forms and keys; term counts are the caller's)."""
     for chunk in _chunks(list(record_ids)):
-        session.execute(
-            delete(MatchKey)
-            .where(MatchKey.source_record_id.in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
+        for table in _KEY_TABLES:
+            session.execute(
+                delete(table)
+                .where(table.source_record_id.in_(chunk))
+                .execution_options(synchronize_session=False)
+            )
         session.execute(
             delete(MatchForm)
             .where(MatchForm.source_record_id.in_(chunk))
@@ -254,12 +270,15 @@ def write_records(
     keys: pd.DataFrame | None = None,
 ) -> None:
     """Store the forms and blocking keys of every row of ``frame`` (replacing old ones);
-    ``keys``: the frame's :func:`blocking_keys` when the caller has them already."""
+    ``keys``: the frame's :func:`blocking_keys` when the caller has them already.
+
+    The keys go to ``match_key_recent``; :func:`settle_recent` merges them when it grows.
+    """
     if frame.empty:
         return
     ids = [int(r) for r in frame["record_id"].tolist()]
     drop_records(session, ids)
-    _insert(session, frame, ids, info, settings, run_id, keys)
+    _insert(session, frame, ids, info, settings, run_id, keys, recent=True)
 
 
 def _insert(
@@ -270,7 +289,10 @@ def _insert(
     settings: MatchSettings,
     run_id: int,
     keys: pd.DataFrame | None = None,
-) -> None:
+    *,
+    recent: bool = False,
+) -> int:
+    """Insert forms and keys; returns the number of keys."""
     forms = _forms(frame, info)
     # rows as tuples bound straight to the driver: SQLAlchemy's per-row parameter handling
     # of ~100,000 keys cost about as much as SQLite's inserting them
@@ -289,9 +311,34 @@ def _insert(
             strict=True,
         )
     )
-    key_table = insert(cast(Table, MatchKey.__table__))
+    key_table = insert(cast(Table, (MatchKeyRecent if recent else MatchKey).__table__))
     for chunk in _chunks(key_rows, 10000):
         executemany_rows(session, key_table, ("rule", "key", "source_record_id"), list(chunk))
+    return len(key_rows)
+
+
+def settle_recent(session: Session, info: IndexInfo) -> IndexInfo:
+    """Merge ``match_key_recent`` into ``match_key`` when it has grown past its share.
+
+    Returns ``info`` with the count of ``match_key`` the merge decision is based on (counted
+    once when an older release's state lacks it). The merge inserts in key order, so each
+    leaf page of ``match_key`` is written about once for the whole batch.
+    """
+    from sqlalchemy import func
+
+    main = info.main_keys
+    if main is None:
+        main = int(session.scalar(select(func.count()).select_from(MatchKey)) or 0)
+    recent = int(session.scalar(select(func.count()).select_from(MatchKeyRecent)) or 0)
+    if recent <= max(_RECENT_FLOOR, main // _RECENT_SHARE):
+        return replace(info, main_keys=main)
+    columns = ("rule", "key", "source_record_id")
+    moved = select(
+        MatchKeyRecent.rule, MatchKeyRecent.key, MatchKeyRecent.source_record_id
+    ).order_by(MatchKeyRecent.rule, MatchKeyRecent.key, MatchKeyRecent.source_record_id)
+    session.execute(insert(cast(Table, MatchKey.__table__)).from_select(columns, moved))
+    session.execute(delete(MatchKeyRecent))
+    return replace(info, main_keys=main + recent)
 
 
 def change_terms(
@@ -347,9 +394,11 @@ def rebuild(
     """Replace the whole index with the forms, keys and counts of ``frames`` (every record,
     in as many frames as the caller likes: a very large master is indexed part by part)."""
     session.execute(delete(MatchKey))
+    session.execute(delete(MatchKeyRecent))
     session.execute(delete(MatchForm))
     session.execute(delete(MatchTerm))
     info: IndexInfo | None = None
+    keys = 0
     counts: dict[str, Counter[str]] = {}
     # Forms, keys and their insert parameters are built per step: at 100,000 rows a step
     # held about 800 MB at once; 25,000 keeps it near 200 MB for the same statements.
@@ -360,17 +409,18 @@ def rebuild(
         for start in range(0, len(frame), step):
             part = frame.iloc[start : start + step].reset_index(drop=True)
             ids = [int(r) for r in part["record_id"].tolist()]
-            _insert(session, part, ids, info, settings, run_id)
+            keys += _insert(session, part, ids, info, settings, run_id)
             for column, found in term_counts(part, settings).items():
                 counts.setdefault(column, Counter()).update(found)
     change_terms(session, counts, {})
     if info is not None:
-        _save_index(session, info, run_id)
+        _save_index(session, replace(info, main_keys=keys), run_id)
 
 
 def keep_current(session: Session, info: IndexInfo, run_id: int) -> None:
-    """Record that the index matches ``info`` after an incremental update."""
-    _save_index(session, info, run_id)
+    """Record that the index matches ``info`` after an incremental update (merging the
+    recent keys into ``match_key`` when they have grown past their share)."""
+    _save_index(session, settle_recent(session, info), run_id)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -428,9 +478,10 @@ def candidate_ids(
 
     For the sorted-neighbourhood rule: the ``window - 1`` indexed records on each side of
     each key in code point order (ties by record id, as the engine's stable sort over a
-    frame in record order). Among fewer records than the whole master those neighbours can
-    only be closer, so the engine's blocking over candidates and new records forms every pair
-    it would form over the whole master, and possibly a few more.
+    frame in record order), taken from ``match_key`` and ``match_key_recent`` each (a
+    superset of the neighbours in both together). Among fewer records than the whole master
+    those neighbours can only be closer, so the engine's blocking over candidates and new
+    records forms every pair it would form over the whole master, and possibly a few more.
     """
     found: set[int] = set()
     for index, rule in enumerate(settings.blocking_rules):
@@ -441,13 +492,14 @@ def candidate_ids(
             found.update(_neighbours(session, index, wanted, max(1, rule.window - 1)))
             continue
         for chunk in among_chunks(session, wanted):
-            found.update(
-                session.connection().scalars(
-                    select(MatchKey.source_record_id).where(
-                        MatchKey.rule == index, among(session, MatchKey.key, chunk)
+            for table in _KEY_TABLES:
+                found.update(
+                    session.connection().scalars(
+                        select(table.source_record_id).where(
+                            table.rule == index, among(session, table.key, chunk)
+                        )
                     )
                 )
-            )
     return found - exclude
 
 
@@ -456,14 +508,14 @@ def _neighbours(session: Session, rule: int, values: list[str], width: int) -> s
     if conn.dialect.name == "postgresql":
         found: set[int] = set()
         sql = text(
-            "SELECT n.source_record_id FROM unnest(CAST(:vals AS text[])) AS p(v) "
-            "CROSS JOIN LATERAL (SELECT source_record_id FROM match_key "
-            'WHERE rule = :rule AND key <= p.v COLLATE "C" '
-            "ORDER BY key DESC, source_record_id DESC LIMIT :width) n "
-            "UNION SELECT n.source_record_id FROM unnest(CAST(:vals AS text[])) AS p(v) "
-            "CROSS JOIN LATERAL (SELECT source_record_id FROM match_key "
-            'WHERE rule = :rule AND key > p.v COLLATE "C" '
-            "ORDER BY key, source_record_id LIMIT :width) n"
+            " UNION ".join(
+                "SELECT n.source_record_id FROM unnest(CAST(:vals AS text[])) AS p(v) "
+                f"CROSS JOIN LATERAL (SELECT source_record_id FROM {table} "
+                f'WHERE rule = :rule AND key {op} p.v COLLATE "C" '
+                f"ORDER BY key {order}, source_record_id {order} LIMIT :width) n"
+                for table in _KEY_TABLE_NAMES
+                for op, order in (("<=", "DESC"), (">", "ASC"))
+            )
         )
         for chunk in _chunks(values, 5000):
             found.update(
@@ -476,19 +528,17 @@ def _neighbours(session: Session, rule: int, values: list[str], width: int) -> s
     if raw is None:  # pragma: no cover - a live session always has one
         raise RuntimeError("no database connection")
     cur = raw.cursor()
-    below = (
-        "SELECT source_record_id FROM match_key WHERE rule = ? AND key <= ? "
-        "ORDER BY key DESC, source_record_id DESC LIMIT ?"
-    )
-    above = (
-        "SELECT source_record_id FROM match_key WHERE rule = ? AND key > ? "
-        "ORDER BY key, source_record_id LIMIT ?"
-    )
+    seeks = [
+        f"SELECT source_record_id FROM {table} WHERE rule = ? AND key {op} ? "
+        f"ORDER BY key {order}, source_record_id {order} LIMIT ?"
+        for table in _KEY_TABLE_NAMES
+        for op, order in (("<=", "DESC"), (">", "ASC"))
+    ]
     out: set[int] = set()
     try:
         for value in values:
-            out.update(r[0] for r in cur.execute(below, (rule, value, width)))
-            out.update(r[0] for r in cur.execute(above, (rule, value, width)))
+            for seek in seeks:
+                out.update(r[0] for r in cur.execute(seek, (rule, value, width)))
     finally:
         cur.close()
     return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -211,7 +211,7 @@ def _run_indexed(
             summary.index = "rebuilt"
             return False  # the engine's normalized frame changed shape
         if not info.array_columns:
-            info = index.frame_info(changes, settings)
+            info = replace(index.frame_info(changes, settings), main_keys=info.main_keys)
     else:
         changes = pd.DataFrame({c: pd.Series([], dtype=object) for c in info.columns})
     summary.records = indexed.live_count(s)

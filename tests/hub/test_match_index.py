@@ -153,10 +153,15 @@ def assert_index_is_current(url: str) -> None:
         (int(rule), key, int(ids[row]))
         for row, rule, key in zip(keys["row"], keys["rule"], keys["key"], strict=True)
     }
-    stored_keys = {
+    # keys of incremental runs wait in match_key_recent until merged: both together are
+    # the index, and no key is in both
+    key_rows = [
         (int(r), k, int(i))
-        for r, k, i in rows(url, "SELECT rule, key, source_record_id FROM match_key")
-    }
+        for table in ("match_key", "match_key_recent")
+        for r, k, i in rows(url, f"SELECT rule, key, source_record_id FROM {table}")
+    ]
+    stored_keys = set(key_rows)
+    assert len(stored_keys) == len(key_rows)
     assert stored_keys == expected_keys
     info = index.frame_info(frame, settings)
     expected_forms = dict(
@@ -262,3 +267,50 @@ def test_full_and_changed_engine_rebuild_the_index(project: Project) -> None:
     assert json.loads(project.cli("match", "--full", "--json").output)["index"] == "rebuilt"
     assert len(rows(url, "SELECT * FROM match_form")) == 3
     assert_index_is_current(url)
+
+
+def test_recent_keys_wait_beside_match_key_and_merge_when_grown(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crmhub.match import index
+
+    person = {"kind": "person", "given": "Anna", "family": "Bakker", "city": "Utrecht"}
+    project.mapping = MAPPING
+    sent: list[str] = []
+
+    def run_with(*ids: str) -> dict[str, Any]:
+        sent.extend(ids)
+        project.configure(
+            [schema(fields=FIELDS)]
+            + [record(id=i, email="anna@example.nl", **person) for i in sent]
+        )
+        assert project.cli("ingest").exit_code == 0
+        result = project.cli("match", "--json")
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.output))
+
+    def state() -> dict[str, Any]:
+        (value,) = rows(url_of(project), "SELECT value FROM state WHERE scope = 'match'")[0]
+        return dict(json.loads(value) if isinstance(value, str) else value)
+
+    def count(table: str) -> int:
+        return int(rows(url_of(project), f"SELECT count(*) FROM {table}")[0][0])
+
+    assert run_with("a1", "a2")["index"] == "rebuilt"
+    built = count("match_key")
+    assert built > 0 and count("match_key_recent") == 0
+    assert state()["main_keys"] == built
+    # an incremental run's keys go to the recent table; match_key is not written
+    assert run_with("a3")["index"] == "used"
+    assert count("match_key") == built and count("match_key_recent") > 0
+    assert len(clusters(url_of(project))) == 1
+    assert_index_is_current(url_of(project))
+    # the recent table past its share: the run merges it, in the same transaction
+    monkeypatch.setattr(index, "_RECENT_FLOOR", 0)
+    monkeypatch.setattr(index, "_RECENT_SHARE", 10**9)
+    assert run_with("a4")["index"] == "used"
+    assert count("match_key_recent") == 0
+    assert count("match_key") > built
+    assert state()["main_keys"] == count("match_key")
+    assert len(clusters(url_of(project))) == 1
+    assert_index_is_current(url_of(project))
