@@ -83,6 +83,11 @@ class ScoredPairs:
 
 def _prepare(frame: pd.DataFrame, settings: MatchSettings) -> pd.DataFrame:
     settings.check_columns(frame.columns)
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        # nothing to renumber: reset_index would copy every column (and consolidate them
+        # into one block, a second copy), 0.2-0.4 GB at a million records
+        return frame
     return frame.reset_index(drop=True)
 
 
