@@ -88,6 +88,14 @@ class Master:
             ) from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas(busy_timeout_s))
+            # New ORM rows get their ids from the cursor (lastrowid), not from INSERT ...
+            # RETURNING: SQLite gives a RETURNING insert a statement journal, and with 16 KiB
+            # pages an insert touching a table and a few indexes outgrows the journal's 64 KiB
+            # in memory, so each such row was also written to a temporary file (15,000 pages
+            # for the 2,075 review candidates of a 10,000-record match run). The ORM inserts
+            # these rows one statement per row either way (SQLite does not order RETURNING).
+            self.engine.dialect.insert_returning = False
+            self.engine.dialect.insert_executemany_returning = False
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
