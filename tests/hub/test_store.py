@@ -221,3 +221,53 @@ def test_optimistic_write_batch_falls_back_when_a_key_exists(master_url: str) ->
             assert s.scalar(select(func.count()).select_from(Quarantine)) == 1
     finally:
         master.dispose()
+
+
+def test_sqlite_inserts_take_ids_without_returning(tmp_path: object) -> None:
+    """New ORM rows on SQLite get their ids from lastrowid: an INSERT ... RETURNING gets a
+    statement journal that, with 16 KiB pages, spilled to a temporary file per row."""
+    from pathlib import Path
+
+    from sqlalchemy import event
+
+    from crmhub.store.models import MatchCandidate
+
+    master = open_master(f"sqlite:///{Path(str(tmp_path)) / 'master.db'}")
+    statements: list[str] = []
+    event.listen(
+        master.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_rest: statements.append(sql),
+    )
+    try:
+        with master.session() as s:
+            records = [
+                SourceRecord(
+                    source="crm",
+                    stream="contacts",
+                    source_key=str(k),
+                    entity="customer",
+                    payload={"id": k},
+                    canonical={"kind": "person"},
+                    content_hash=f"h{k}",
+                )
+                for k in range(3)
+            ]
+            s.add_all(records)
+            s.flush()
+            pairs = [
+                MatchCandidate(
+                    left_record_id=records[0].id, right_record_id=records[k].id, score=0.5
+                )
+                for k in (1, 2)
+            ]
+            s.add_all(pairs)
+            s.flush()
+            ids = [p.id for p in pairs]
+        inserts = [q for q in statements if q.lstrip().upper().startswith("INSERT")]
+        assert inserts and not [q for q in inserts if "RETURNING" in q.upper()]
+        assert len(set(ids)) == 2 and all(isinstance(i, int) for i in ids)
+        with master.session() as s:
+            assert sorted(s.scalars(select(MatchCandidate.id))) == sorted(ids)
+    finally:
+        master.dispose()
