@@ -48,30 +48,28 @@ class MatchForm(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
 
 
-class MatchKey(Base):
-    """One blocking key of one matched source record (rule = position in the settings)."""
+class _BlockingKey:
+    """The columns of a blocking key row (rule = position in the settings)."""
+
+    rule: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
+    source_record_id: Mapped[int] = mapped_column(
+        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class MatchKey(_BlockingKey, Base):
+    """One blocking key of one matched source record."""
 
     __tablename__ = "match_key"
     __table_args__ = (Index("ix_match_key_source_record_id", "source_record_id"),)
 
-    rule: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
-    source_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
 
-
-class MatchKeyRecent(Base):
+class MatchKeyRecent(_BlockingKey, Base):
     """A blocking key written by an incremental run, not yet merged into ``match_key``."""
 
     __tablename__ = "match_key_recent"
     __table_args__ = (Index("ix_match_key_recent_source_record_id", "source_record_id"),)
-
-    rule: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    key: Mapped[str] = mapped_column(KEY_TYPE, primary_key=True)
-    source_record_id: Mapped[int] = mapped_column(
-        ForeignKey("source_record.id", ondelete="CASCADE"), primary_key=True
-    )
 
 
 class MatchTerm(Base):
