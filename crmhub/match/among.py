@@ -34,6 +34,9 @@ def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement
     string values only (ids, master ids, keys).
     """
     items = list(values)
+    if not items:
+        # SQLAlchemy's empty IN: false on every database, whatever the column's type
+        return cast(ColumnElement[bool], column.in_(items))
     name = session.get_bind().dialect.name
     if name == "sqlite":
         table = func.json_each(orjson.dumps(items).decode()).table_valued("value")

@@ -227,8 +227,9 @@ def test_incremental_through_the_index_decides_as_the_whole_master(
     assert_index_is_current(url)
 
 
-def test_full_and_changed_engine_rebuild_the_index(project: Project) -> None:
+def test_full_and_changed_engine_rebuild_the_index(project: Project, master_url: str) -> None:
     person = {"kind": "person", "given": "Anna", "family": "Bakker", "city": "Utrecht"}
+    project.master_url = master_url
     project.mapping = MAPPING
     project.configure(
         [
@@ -270,11 +271,12 @@ def test_full_and_changed_engine_rebuild_the_index(project: Project) -> None:
 
 
 def test_recent_keys_wait_beside_match_key_and_merge_when_grown(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+    project: Project, master_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from crmhub.match import index
 
     person = {"kind": "person", "given": "Anna", "family": "Bakker", "city": "Utrecht"}
+    project.master_url = master_url
     project.mapping = MAPPING
     sent: list[str] = []
 
