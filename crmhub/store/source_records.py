@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 # SQLite allows 32766 host parameters; stay well below for the IN (...) look-ups.
 _LOOKUP_CHUNK = 5000
@@ -397,9 +397,18 @@ def _copy_postgres(conn: Connection, values: list[tuple[Any, ...]]) -> None:
     raw = conn.connection.driver_connection
     if raw is None:  # pragma: no cover - a closed connection cannot reach here
         raise RuntimeError("no PostgreSQL driver connection for COPY")
-    with raw.cursor() as cur, cur.copy(f"COPY source_record ({_COLUMNS}) FROM STDIN") as copy:
-        for row in values:
-            copy.write_row(row)
+    import psycopg  # the PostgreSQL driver, present whenever this runs
+
+    statement = f"COPY source_record ({_COLUMNS}) FROM STDIN"
+    try:
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # COPY runs on the driver's connection, below SQLAlchemy: wrapped here, its errors
+        # (a key longer than the column, a trigger's exception) reach the callers that turn
+        # SQLAlchemy errors into one clear message, instead of escaping as a traceback
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def _quarantine(

@@ -135,6 +135,50 @@ def test_an_error_in_the_writer_process_fails_the_run_with_its_message(
     assert rows(project, "SELECT status FROM run ORDER BY id DESC LIMIT 1") == [("failed",)]
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
+def test_a_copy_error_on_postgresql_fails_the_run_with_its_message(
+    project: Project, postgres_url: str, writer: str
+) -> None:
+    """COPY runs below SQLAlchemy: its errors must still become the run's one clear message."""
+    from sqlalchemy import create_engine, text
+
+    project.master_url = postgres_url
+    project.configure([schema(), *customers(10)])
+    assert project.cli("ingest").exit_code == 0  # creates the master
+    engine = create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.source_key = '250' THEN "
+                    "RAISE EXCEPTION 'record 250 refused by a trigger'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON source_record "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse()"
+                )
+            )
+        project.configure([schema(), *customers(400), state({"skip": 401})])
+        env = ALWAYS if writer == "process" else {"CRMHUB_INGEST_PROCESS_AFTER": "1000000"}
+        result = project.cli("ingest", env=env)
+        assert result.exit_code == FatalError.exit_code, result.output
+        assert "record 250 refused by a trigger" in result.output
+        assert "writing a batch of stream" in result.output
+        assert "Traceback" not in result.output
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM state")).scalar() == 0
+            assert (
+                conn.execute(text("SELECT status FROM run ORDER BY id DESC LIMIT 1")).scalar()
+                == "failed"
+            )
+    finally:
+        engine.dispose()
+
+
 def test_bad_setting_is_a_configuration_error(project: Project) -> None:
     project.configure([schema(), *customers(3)])
     result = project.cli("ingest", env={"CRMHUB_INGEST_PROCESS_AFTER": "lots"})
