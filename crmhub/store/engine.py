@@ -44,7 +44,9 @@ def alembic_config() -> Config:
 def translate_operational_error(exc: OperationalError, url: str) -> Exception:
     """Turn a driver error into one of ours: locked (retriable) or unreachable."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
-    if "locked" in text.lower() or "busy" in text.lower():
+    # 55P03: PostgreSQL's lock_not_available (lock_timeout passed)
+    lock_timeout = getattr(exc.orig, "sqlstate", None) == "55P03"
+    if lock_timeout or "locked" in text.lower() or "busy" in text.lower():
         return MasterLockedError(
             f"the master database {display_url(url)} is locked by another process",
             hint="wait for the other crmhub command to finish (see `crmhub runs`), then re-run",
@@ -78,7 +80,12 @@ class Master:
         else:
             kwargs["pool_pre_ping"] = True
             if self.dialect == "postgresql":
-                kwargs["connect_args"] = {"connect_timeout": max(1, int(busy_timeout_s))}
+                kwargs["connect_args"] = {
+                    "connect_timeout": max(1, int(busy_timeout_s)),
+                    # a lock held by another process fails after busy_timeout_s, as on
+                    # SQLite, instead of waiting for ever (0 would mean no limit)
+                    "options": f"-c lock_timeout={max(1, int(busy_timeout_s * 1000))}",
+                }
         try:
             self.engine: Engine = create_engine(url, **kwargs)
         except (ArgumentError, ImportError) as exc:

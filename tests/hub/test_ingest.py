@@ -209,6 +209,35 @@ def test_locked_master_is_a_retriable_error(project: Project) -> None:
     assert "is locked by another process" in result.output
 
 
+def test_locked_postgresql_master_is_a_retriable_error(project: Project, postgres_url: str) -> None:
+    """Another session holding a table lock: the run gives up after busy_timeout_s with exit
+    code 75, as on SQLite, instead of waiting for ever."""
+    import time
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    project.master_url = postgres_url
+    project.configure([schema(), *customers(3)])
+    assert project.cli("ingest").exit_code == 0
+    # (the test project's crmhub.yml sets busy_timeout_s: 1)
+    url = make_url(postgres_url)
+    holder = psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=False
+    )
+    try:
+        holder.execute("LOCK TABLE source_record IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        result = project.cli("ingest")
+        waited = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == RetriableError.exit_code, result.output
+    assert "is locked by another process" in result.output
+    assert waited < 30
+
+
 def test_second_run_while_one_holds_the_project_lock(project: Project) -> None:
     from crmhub.locking import run_lock
 
