@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import pandas as pd
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 import crmhub
@@ -48,7 +48,7 @@ _SEP = "\x1f"
 _RECENT_SHARE = 8
 _RECENT_FLOOR = 100_000
 _KEY_TABLES = (MatchKey, MatchKeyRecent)
-_KEY_TABLE_NAMES = ("match_key", "match_key_recent")
+_KEY_TABLE_NAMES = tuple(table.__tablename__ for table in _KEY_TABLES)
 # The engine's floor for u probabilities (crmhub_dedupe.scoring): a value seen once in a
 # million records must not give an infinite weight.
 _FLOOR = 1e-7
@@ -324,8 +324,6 @@ def settle_recent(session: Session, info: IndexInfo) -> IndexInfo:
     once when an older release's state lacks it). The merge inserts in key order, so each
     leaf page of ``match_key`` is written about once for the whole batch.
     """
-    from sqlalchemy import func
-
     main = info.main_keys
     if main is None:
         main = int(session.scalar(select(func.count()).select_from(MatchKey)) or 0)
@@ -433,8 +431,6 @@ def stored_terms(
     session: Session, columns: Iterable[str], values: Mapping[str, Iterable[str]]
 ) -> dict[str, tuple[dict[str, int], int]]:
     """Per column: (count of each asked value, total count over the index)."""
-    from sqlalchemy import func
-
     out: dict[str, tuple[dict[str, int], int]] = {}
     for column in columns:
         total = session.scalar(
